@@ -1,0 +1,86 @@
+// The domain model shared by every stage: records, metrics, targets.
+// Byte counts are bigint end to end: Plesk types them xs:long, far beyond 2^53.
+
+import { domainToASCII } from 'node:url';
+
+/** The four mail counters of `set_traffic`, in schema order (agent_input.tree.txt, webspace/set_traffic). */
+export const METRICS = ['smtp_in', 'smtp_out', 'pop3_imap_in', 'pop3_imap_out'] as const;
+export type Metric = (typeof METRICS)[number];
+
+/** A metric that is absent is *missing* (unknown), not zero: reconcile fills it from what Plesk recorded. */
+export type Metrics = Partial<Record<Metric, bigint>>;
+
+/** Full day of Plesk traffic as `get_traffic` returns it (trafficType). */
+export const TRAFFIC_FIELDS = [
+  'http_in', 'http_out', 'ftp_in', 'ftp_out',
+  'smtp_in', 'smtp_out', 'pop3_imap_in', 'pop3_imap_out',
+] as const;
+export type TrafficField = (typeof TRAFFIC_FIELDS)[number];
+export type FullTraffic = Record<TrafficField, bigint>;
+
+/** xs:long upper bound; traffic is never negative. */
+export const XS_LONG_MAX = 9223372036854775807n;
+/** xs:int upper bound (dom_id). */
+export const XS_INT_MAX = 2147483647;
+
+/** Where a set_traffic node goes: `webspace` = subscriptions (seed 001), `site` = sites (seed 000). */
+export type Operator = 'webspace' | 'site';
+
+/** A record names its target either by domain name or by Plesk id (exactly one is set). */
+export interface Target {
+  /** Canonical domain: ASCII (punycode), lower-case, no trailing dot. */
+  domain?: string;
+  domId?: number;
+}
+
+/** Where a record came from, for reject files and reports. */
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+/** One observation from a reader: a target, a day, some metrics. Many may share a key; normalize sums them. */
+export interface SourceRecord {
+  target: Target;
+  /** Calendar day `YYYY-MM-DD` in the pipeline's time zone. */
+  date: string;
+  metrics: Metrics;
+  origin: Origin;
+}
+
+/** One normalized record per (target, day): the sum of every source record with that key. */
+export interface DayRecord {
+  target: Target;
+  date: string;
+  metrics: Metrics;
+  /** Rows that made this record: count and the line span, kept small (memory grows with keys, not rows). */
+  rows: number;
+  file: string;
+  firstLine: number;
+  lastLine: number;
+}
+
+/**
+ * Canonical form of a domain name for comparison: ASCII (punycode) form, lower-case, trailing dot dropped.
+ * Returns '' for a name that is not a valid domain.
+ */
+export function canonicalDomain(raw: string): string {
+  let name = raw.trim().toLowerCase();
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if (name === '') return '';
+  // Fast path: plain ASCII names need no IDNA processing.
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x21-\x7e]+$/.test(name)) return name;
+  return domainToASCII(name);
+}
+
+export function targetKey(t: Target): string {
+  return t.domId !== undefined ? `#${t.domId}` : t.domain ?? '';
+}
+
+export function targetLabel(t: Target): string {
+  return t.domId !== undefined ? `dom_id ${t.domId}` : t.domain ?? '';
+}
+
+/** Valid calendar date `YYYY-MM-DD` (rejects 2026-02-30): dayjs strict parsing, see dates.ts. */
+export { isValidDate } from './dates.js';

@@ -1,0 +1,47 @@
+// The reader contract. A reader turns one source into SourceRecords and pushes them to `emit`
+// (push, not pull: a synchronous call per record keeps ingest close to bare csv-parse speed).
+// It never throws for a bad row: it calls `reject` with the location and goes on.
+// It throws TiError (exit 2) only when the source as a whole cannot be read.
+
+import type { Logger } from 'pino';
+import type { RejectCode } from '../errors.js';
+import type { SourceRecord } from '../model.js';
+
+export interface Rejection {
+  /** File (or URL, or `domain@source`) the record came from. */
+  file: string;
+  /** 1-based line; 0 when the source has no lines (an API answer). */
+  line: number;
+  /** Column name or JSON path, when one is to blame. */
+  column?: string;
+  code: RejectCode;
+  /** Human reason, with the offending value. */
+  reason: string;
+  /** The raw row or value, for the reject file. */
+  raw?: string;
+}
+
+export interface ReaderContext {
+  /** Directory of the pipeline file: relative paths are resolved against it. */
+  baseDir: string;
+  /** Inclusive run window (dates `YYYY-MM-DD`) from --from/--to; readers of APIs use it to bound requests. */
+  window: { from?: string; to?: string };
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Report a rejected row/key; the run goes on and exits 1. */
+  reject(r: Rejection): void;
+  /** A name the source itself says does not exist (e.g. OpenSRS error 2): counted in targets.unresolved. */
+  unresolved(name: string, origin: { file: string; line: number }, reason: string): void;
+  /** Something dropped on purpose and counted (unknown protocol, http/ftp rows...): not an error. */
+  ignored(what: string, count?: number): void;
+  signal?: AbortSignal;
+  /** Standard input, for `path: "-"` (tests pass their own stream). */
+  stdin?: NodeJS.ReadableStream;
+}
+
+export interface Reader {
+  /** Read the whole source, calling `emit` once per record. Resolves when the source is exhausted. */
+  read(ctx: ReaderContext, emit: (rec: SourceRecord) => void): Promise<void>;
+  /** Check the source can be opened and has a usable header/shape, without importing (`validate`). */
+  check?(ctx: ReaderContext): Promise<string>;
+}
