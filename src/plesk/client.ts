@@ -1,0 +1,284 @@
+// The Plesk XML API client: packets out through one p-queue (concurrency + optional rate limit) and one
+// undici Pool, answers parsed node by node, retries only for what can pass on a second try.
+//
+// Delivery rule (plesk-transport.md "set_traffic … neither case double counts"): once a set_traffic packet
+// may have reached Plesk (timeout after sending, reset, 5xx, an unusable answer), it is resent only when the
+// caller says the panel replaces values (idempotent); otherwise the outcome is `uncertain` and the caller
+// re-reads. Reads are always safe to resend.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { domainToUnicode } from 'node:url';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { TiError, type ErrorCode } from '../errors.js';
+import { canonicalDomain, type FullTraffic, type Operator } from '../model.js';
+import { classifySystemCode, NOT_FOUND } from './codes.js';
+import { buildGetPacket, buildGetTrafficPacket, buildSetTrafficPacket, type Filter } from './packet.js';
+import {
+  parseGetResponse, parseGetTrafficResponse, parseSetTrafficResponse, PleskResponseError,
+  type GetResult, type Parsed, type PleskSystemError, type TrafficResult,
+} from './response.js';
+import { backoffDelay, classifyHttpStatus, classifyTransportError, Transport, type Failure } from './transport.js';
+import type { NodeResult, PacketOutcome, PleskApi, PleskClientOptions, SetTrafficNode } from './types.js';
+
+/** Names per `<filter>` and filters (get operations) per packet when resolving (plesk-api-notes.md §7: modest packets). */
+export const NAMES_PER_FILTER = 100;
+export const FILTERS_PER_PACKET = 5;
+/** Ids per get_traffic filter; one request per filter. */
+export const IDS_PER_FILTER = 100;
+
+type Exchange<T> =
+  | { ok: true; value: T; attempts: number }
+  | { ok: false; failure: Failure; attempts: number; mayHaveApplied: boolean };
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function describeNodes(operator: Operator, nodes: readonly SetTrafficNode[]): string {
+  const first = nodes[0]!;
+  const more = nodes.length > 1 ? ` and ${nodes.length - 1} more` : '';
+  return `set_traffic to ${operator} dom_id ${first.domId} ${first.date}${more}`;
+}
+
+export class PleskClient implements PleskApi {
+  readonly #opts: PleskClientOptions;
+  readonly #log: Logger;
+  readonly #transport: Transport;
+  readonly #queue: PQueue;
+  readonly #random: () => number;
+  readonly #secrets: string[];
+  #closed = false;
+
+  constructor(opts: PleskClientOptions, log: Logger) {
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new TiError('TI_CONFIG', 'concurrency must be a positive integer');
+    this.#opts = opts;
+    this.#log = log;
+    this.#random = opts.random ?? Math.random;
+    this.#secrets = ('secretKey' in opts.auth ? [opts.auth.secretKey] : [opts.auth.password])
+      .flatMap((s) => [s, Buffer.from(s, 'utf8').toString('latin1')])
+      // A secret of 1–3 characters would turn every message into noise; such a secret is not put anywhere anyway.
+      .filter((s) => s.length >= 4);
+    this.#transport = new Transport(opts);
+    const pps = opts.packetsPerSecond;
+    const rate = pps === undefined ? {}
+      : Number.isInteger(pps) && pps >= 1 ? { intervalCap: pps, interval: 1000 }
+        : { intervalCap: 1, interval: Math.ceil(1000 / pps) };
+    this.#queue = new PQueue({ concurrency: opts.concurrency, ...rate });
+    if (opts.insecureTls) log.warn({ endpoint: this.#transport.endpoint.label }, 'TLS certificate of the panel is not verified (insecureTls)');
+  }
+
+  /** The endpoint packets go to (no credentials in it). */
+  get endpoint(): string {
+    return this.#transport.endpoint.label;
+  }
+
+  /** Removes the password / secret key from any text that leaves the client (defence in depth). */
+  #scrub(text: string): string {
+    let out = text;
+    for (const s of this.#secrets) out = out.split(s).join('[redacted]');
+    return out;
+  }
+
+  #fatal(code: ErrorCode, message: string, details?: Record<string, unknown>): TiError {
+    return new TiError(code, this.#scrub(message), details);
+  }
+
+  #systemFailure(what: string, error: PleskSystemError): Failure {
+    const errtext = this.#scrub(error.errtext);
+    const label = `Plesk error ${error.errcode ?? '?'}: ${errtext}`;
+    const details = { endpoint: this.endpoint, errcode: error.errcode, errtext };
+    // A <system> error means no operation of the packet ran (plesk-api-notes.md §2.1): never delivered.
+    const base = { message: label, delivered: false, code: 'TI_PLESK_SYSTEM' as const, ...(error.errcode !== undefined ? { errcode: error.errcode } : {}) };
+    switch (classifySystemCode(error.errcode)) {
+      case 'auth': {
+        const check = 'secretKey' in this.#opts.auth
+          ? 'check PLESK_SECRET_KEY (a secret key only works from the IP address it was created for)'
+          : 'check PLESK_LOGIN and PLESK_PASSWORD (repeated failures may lock the login)';
+        return { ...base, retryable: false, fatal: { code: 'TI_PLESK_AUTH', message: `${label} for ${what}: ${check}`, details } };
+      }
+      case 'packet':
+        return { ...base, retryable: false,
+          fatal: { code: 'TI_PLESK_PACKET', message: `${label} for ${what} (packet version ${this.#opts.packetVersion ?? 'newest'})`, details } };
+      case 'transient':
+        return { ...base, retryable: true };
+      default:
+        return { ...base, retryable: false };
+    }
+  }
+
+  /** One try: the HTTP exchange through the queue, then the parse. Never throws for expected failures. */
+  async #attempt<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number): Promise<{ value: T } | { failure: Failure }> {
+    const endpoint = this.endpoint;
+    const run = async (): Promise<{ value: T } | { failure: Failure }> => {
+      if (this.#closed) return { failure: { message: 'client closed', retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' } };
+      this.#log.debug({ endpoint, what, attempt, bytes: Buffer.byteLength(packet) }, 'packet sent');
+      let answer;
+      try {
+        answer = await this.#transport.post(packet);
+      } catch (err) {
+        return { failure: classifyTransportError(err, endpoint) };
+      }
+      if (answer.statusCode < 200 || answer.statusCode > 299) {
+        return { failure: classifyHttpStatus(answer.statusCode, endpoint, answer.retryAfterMs) };
+      }
+      try {
+        const parsed = parse(answer.body);
+        if (parsed.kind === 'system') return { failure: this.#systemFailure(what, parsed.error) };
+        return { value: parsed.value };
+      } catch (err) {
+        if (err instanceof PleskResponseError) {
+          // Not a usable answer (a proxy's page, a truncated or garbled packet): Plesk may have run it.
+          return { failure: { message: `unusable answer: ${err.message}`, retryable: true, delivered: true, code: 'TI_PLESK_RESPONSE' } };
+        }
+        throw err;
+      }
+    };
+    // Retries go before first tries so a failing packet does not wait behind the whole backlog.
+    return this.#queue.add(run, { priority: attempt > 1 ? 1 : 0 });
+  }
+
+  /** Attempts with backoff. `idempotent=false`: stop as soon as the packet may have been delivered. */
+  async #exchange<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, idempotent: boolean): Promise<Exchange<T>> {
+    const max = Math.max(1, this.#opts.retry.attempts);
+    let mayHaveApplied = false;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.#attempt(what, packet, parse, attempt);
+      if ('value' in r) return { ok: true, value: r.value, attempts: attempt };
+      const failure = { ...r.failure, message: this.#scrub(r.failure.message) };
+      if (failure.fatal) {
+        this.#log.debug({ endpoint: this.endpoint, what, attempt, error: failure.message }, 'packet refused, stopping');
+        throw this.#fatal(failure.fatal.code, failure.fatal.message, failure.fatal.details);
+      }
+      mayHaveApplied ||= failure.delivered;
+      const resendable = failure.retryable && !this.#closed && (idempotent || !mayHaveApplied);
+      if (!resendable || attempt >= max) {
+        this.#log.warn({ endpoint: this.endpoint, what, attempt, error: failure.message, mayHaveApplied }, 'packet gave up');
+        return { ok: false, failure, attempts: attempt, mayHaveApplied };
+      }
+      const delayMs = backoffDelay(attempt, this.#opts.retry, this.#random, failure.retryAfterMs);
+      this.#log.warn({ endpoint: this.endpoint, what, attempt, of: max, error: failure.message, delayMs }, 'packet failed, retrying');
+      await sleep(delayMs);
+    }
+  }
+
+  async #read<T>(what: string, packet: string, parse: (body: string) => Parsed<T>): Promise<T> {
+    const ex = await this.#exchange(what, packet, parse, true);
+    if (ex.ok) return ex.value;
+    throw this.#fatal(ex.failure.code, `${what} failed after ${ex.attempts} attempt(s): ${ex.failure.message}`, {
+      endpoint: this.endpoint, ...(ex.failure.errcode !== undefined ? { errcode: ex.failure.errcode } : {}),
+    });
+  }
+
+  async setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean }): Promise<PacketOutcome> {
+    if (nodes.length === 0) return { kind: 'applied', results: [], attempts: 0 };
+    const packet = buildSetTrafficPacket(operator, nodes, this.#opts.packetVersion);
+    const what = describeNodes(operator, nodes);
+    const ex = await this.#exchange(what, packet, (body) => parseSetTrafficResponse(body, operator, nodes), opts.idempotent);
+    if (ex.ok) {
+      const results = ex.value.map((r): NodeResult => (r.errtext === undefined ? r : { ...r, errtext: this.#scrub(r.errtext) }));
+      const errors = results.filter((r) => r.status === 'error').length;
+      this.#log.debug({ what, attempts: ex.attempts, ok: results.length - errors, errors }, 'set_traffic answered');
+      return { kind: 'applied', results, attempts: ex.attempts };
+    }
+    const error = `${what}: ${ex.failure.message}`;
+    if (ex.mayHaveApplied) return { kind: 'uncertain', error, attempts: ex.attempts };
+    return { kind: 'failed', error, attempts: ex.attempts, ...(ex.failure.errcode !== undefined ? { errcode: ex.failure.errcode } : {}) };
+  }
+
+  /**
+   * Names → ids by `get` with name filters. An IDN is asked for in both forms (ASCII and Unicode) because
+   * which one Plesk's name filter matches is not documented; results are matched through gen_info/ascii-name,
+   * else filter-id, both canonicalized. Per-result 1013 = unknown name (absent from the map, as the WHMCS plugin
+   * does, plesk-api-notes.md §5.2); any other per-result error is unexpected and stops the run
+   * (TI_PLESK_RESPONSE): guessing would misroute traffic.
+   */
+  async resolveNames(operator: Operator, names: string[]): Promise<Map<string, number>> {
+    const wanted = [...new Set(names.map(canonicalDomain).filter((n) => n !== ''))];
+    const resolved = new Map<string, number>();
+    // Unicode forms are asked for speculatively: an error answered for one of them is not the run's problem.
+    const variants = new Set<string>();
+    const filters: Filter[] = chunk(wanted, NAMES_PER_FILTER).map((batch) => ({
+      names: batch.flatMap((n) => {
+        const unicode = n.includes('xn--') ? domainToUnicode(n) : '';
+        if (!unicode || unicode === n) return [n];
+        variants.add(unicode);
+        return [n, unicode];
+      }),
+    }));
+    await Promise.all(chunk(filters, FILTERS_PER_PACKET).map(async (group) => {
+      const count = group.reduce((s, f) => s + ('names' in f ? f.names.length : 0), 0);
+      const what = `${operator} get of ${count} name(s)`;
+      const results = await this.#read(what, buildGetPacket(operator, group, this.#opts.packetVersion), (body) => parseGetResponse(body, operator));
+      const asked = new Set(group.flatMap((f) => ('names' in f ? f.names.map(canonicalDomain) : [])));
+      for (const r of results) this.#takeName(operator, r, asked, variants, resolved);
+    }));
+    return resolved;
+  }
+
+  #takeName(operator: Operator, r: GetResult, asked: ReadonlySet<string>, variants: ReadonlySet<string>, resolved: Map<string, number>): void {
+    const byFilter = r.filterId !== undefined ? canonicalDomain(r.filterId) : '';
+    if (r.status === 'error') {
+      if (r.errcode === NOT_FOUND) return;
+      if (r.filterId !== undefined && variants.has(r.filterId)) {
+        this.#log.debug({ operator, filterId: r.filterId, errcode: r.errcode }, 'the Unicode form of a name was refused; its ASCII form decides');
+        return;
+      }
+      throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get for ${byFilter || 'a name'}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, {
+        operator, name: byFilter, errcode: r.errcode, errtext: this.#scrub(r.errtext ?? ''),
+      });
+    }
+    if (r.id === undefined) return; // ok without an id: nothing matched (api-php-lib PR #188)
+    const candidates = [r.asciiName, r.filterId, r.name].filter((s): s is string => s !== undefined).map(canonicalDomain);
+    const key = candidates.find((c) => asked.has(c));
+    if (key === undefined) {
+      this.#log.warn({ operator, filterId: r.filterId, asciiName: r.asciiName, id: r.id }, 'get result for a name that was not asked for: ignored');
+      return;
+    }
+    const known = resolved.get(key);
+    if (known !== undefined && known !== r.id) {
+      throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get answered two ids for ${key}: ${known} and ${r.id}`, { operator, name: key });
+    }
+    resolved.set(key, r.id);
+  }
+
+  /** get_traffic for ids over [since, to], IDS_PER_FILTER ids per request. Unknown ids (1013) are absent. */
+  async getTraffic(operator: Operator, ids: number[], since: string, to: string): Promise<Map<number, Map<string, FullTraffic>>> {
+    const out = new Map<number, Map<string, FullTraffic>>();
+    const unique = [...new Set(ids)];
+    await Promise.all(chunk(unique, IDS_PER_FILTER).map(async (batch) => {
+      const what = `${operator} get_traffic of ${batch.length} id(s) ${since}..${to}`;
+      const results = await this.#read(what, buildGetTrafficPacket(operator, batch, since, to, this.#opts.packetVersion),
+        (body) => parseGetTrafficResponse(body, operator));
+      const asked = new Set(batch);
+      for (const r of results) this.#takeTraffic(operator, r, asked, out);
+    }));
+    return out;
+  }
+
+  #takeTraffic(operator: Operator, r: TrafficResult, asked: ReadonlySet<number>, out: Map<number, Map<string, FullTraffic>>): void {
+    const id = r.id ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
+    if (r.status === 'error') {
+      if (r.errcode === NOT_FOUND) return;
+      throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get_traffic for id ${id ?? '?'}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, {
+        operator, id, errcode: r.errcode, errtext: this.#scrub(r.errtext ?? ''),
+      });
+    }
+    if (id === undefined || !asked.has(id)) {
+      this.#log.warn({ operator, filterId: r.filterId, id: r.id }, 'get_traffic result for an id that was not asked for: ignored');
+      return;
+    }
+    const days = out.get(id) ?? new Map<string, FullTraffic>();
+    for (const [date, day] of r.traffic) days.set(date, day);
+    out.set(id, days);
+  }
+
+  /** Waits for packets in flight, then closes the connections. Retries still waiting give up. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue.onIdle();
+    await this.#transport.close();
+  }
+}

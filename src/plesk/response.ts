@@ -1,0 +1,233 @@
+// Response packets → typed results. Shapes from the 1.6.9.1 output schema (plesk-api-1.6.9.1/
+// agent_output.tree.txt) and plesk-api-notes.md §2–§6. Anything that does not fit is a PleskResponseError:
+// the caller never guesses which nodes were applied from a short or garbled answer.
+
+import type { FullTraffic, Operator } from '../model.js';
+import { TRAFFIC_FIELDS, XS_LONG_MAX } from '../model.js';
+import { isValidDate } from '../dates.js';
+import type { NodeResult, SetTrafficNode } from './types.js';
+import { childNamed, childText, childrenNamed, parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
+
+const XS_LONG_MIN = -XS_LONG_MAX - 1n;
+
+/** The body is not a usable answer to the packet sent (not XML, wrong shape, wrong count, bad values). */
+export class PleskResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PleskResponseError';
+  }
+}
+
+/** A packet-level `<system>` error: nothing in the packet ran (plesk-api-notes.md §2.1). */
+export interface PleskSystemError {
+  errcode?: number;
+  errtext: string;
+}
+
+export type Parsed<T> = { kind: 'system'; error: PleskSystemError } | { kind: 'ok'; value: T };
+
+/** resultType (common.xsd): status, errcode?, errtext?, then for filtered operations filter-id?, id?. */
+export interface ResultBase {
+  status: 'ok' | 'error';
+  errcode?: number;
+  errtext?: string;
+  filterId?: string;
+  id?: number;
+}
+
+export interface GetResult extends ResultBase {
+  /** gen_info/name (may be Unicode for IDNs). */
+  name?: string;
+  /** gen_info/ascii-name (the punycode form). */
+  asciiName?: string;
+}
+
+export interface TrafficResult extends ResultBase {
+  /** Days Plesk returned, date → the full trafficType row. */
+  traffic: Map<string, FullTraffic>;
+}
+
+export interface ServicePlan extends ResultBase {
+  name?: string;
+  guid?: string;
+  externalId?: string;
+  /** limits/overuse: block, notify, normal, not_suspend, not_suspend_notify (plesk-api-notes.md §6.2). */
+  overuse?: string;
+  /** limits/limit name → value (xs:long; -1 = unlimited), e.g. max_traffic in bytes per month. */
+  limits: Map<string, bigint>;
+}
+
+function fail(message: string): never {
+  throw new PleskResponseError(message);
+}
+
+function parseUint(text: string, what: string): number {
+  if (!/^\d{1,10}$/.test(text)) fail(`${what} ${JSON.stringify(text)} is not a number`);
+  const n = Number(text);
+  if (n > 0xffffffff) fail(`${what} ${text} is out of range`);
+  return n;
+}
+
+function parseLong(text: string, what: string): bigint {
+  if (!/^-?\d{1,19}$/.test(text)) fail(`${what} ${JSON.stringify(text)} is not an xs:long`);
+  const n = BigInt(text);
+  if (n < XS_LONG_MIN || n > XS_LONG_MAX) fail(`${what} ${text} is out of the xs:long range`);
+  return n;
+}
+
+function parseResultBase(el: XmlElement, where: string): ResultBase {
+  const status = childText(el, 'status');
+  if (status !== 'ok' && status !== 'error') fail(`${where}: status ${JSON.stringify(status ?? null)} is neither ok nor error`);
+  const out: ResultBase = { status };
+  const errcode = childText(el, 'errcode');
+  if (errcode !== undefined) out.errcode = parseUint(errcode, `${where}: errcode`);
+  const errtext = childText(el, 'errtext');
+  if (errtext !== undefined) out.errtext = errtext;
+  const filterId = childText(el, 'filter-id');
+  if (filterId !== undefined) out.filterId = filterId;
+  const id = childText(el, 'id');
+  if (id !== undefined && id !== '') out.id = parseUint(id, `${where}: id`);
+  return out;
+}
+
+/**
+ * The packet root: either `<system>` (checkup error) or the single operator element answering ours.
+ * Refuses DOCTYPE/ENTITY and bodies that are not well-formed (a proxy's HTML page, a truncated body).
+ */
+function parsePacket(xml: string, operator: string): Parsed<XmlElement> {
+  let root: XmlElement;
+  try {
+    root = parseXml(xml);
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) fail(`not an XML packet: ${err.message}`);
+    throw err;
+  }
+  if (root.name !== 'packet') fail(`root element is <${root.name}>, not <packet>`);
+  try {
+    const system = childNamed(root, 'system');
+    if (system) {
+      const r = parseResultBase(system, 'system');
+      if (r.status !== 'error') fail('<system> without an error status');
+      const error: PleskSystemError = { errtext: r.errtext ?? '' };
+      if (r.errcode !== undefined) error.errcode = r.errcode;
+      return { kind: 'system', error };
+    }
+    const others = root.children.filter((c) => c.name !== operator);
+    if (others.length > 0) fail(`unexpected <${others[0]!.name}> in the response to <${operator}>`);
+    const op = childNamed(root, operator);
+    if (!op) fail(`no <${operator}> in the response`);
+    return { kind: 'ok', value: op };
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) fail(err.message);
+    throw err;
+  }
+}
+
+/** Results of every `operation` element under the operator, in document order. */
+function operationResults(op: XmlElement, operation: string): XmlElement[] {
+  const others = op.children.filter((c) => c.name !== operation);
+  if (others.length > 0) fail(`unexpected <${others[0]!.name}> where <${operation}> results were expected`);
+  return op.children.flatMap((c) => childrenNamed(c, 'result'));
+}
+
+function withPacket<T>(xml: string, operator: string, fn: (op: XmlElement) => T): Parsed<T> {
+  const p = parsePacket(xml, operator);
+  if (p.kind === 'system') return p;
+  try {
+    return { kind: 'ok', value: fn(p.value) };
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) fail(err.message);
+    throw err;
+  }
+}
+
+/**
+ * `set_traffic` results matched to `nodes` by position (they carry no filter-id; plesk-api-notes.md §3.4).
+ * The count must match, and a result's `<id>`, when present, must be the node's dom_id: otherwise the answer
+ * cannot be attributed and the whole packet is a PleskResponseError.
+ */
+export function parseSetTrafficResponse(xml: string, operator: Operator, nodes: readonly SetTrafficNode[]): Parsed<NodeResult[]> {
+  return withPacket(xml, operator, (op) => {
+    const results = operationResults(op, 'set_traffic');
+    if (results.length !== nodes.length) fail(`${results.length} set_traffic results for ${nodes.length} nodes`);
+    return results.map((el, i): NodeResult => {
+      const node = nodes[i]!;
+      const where = `set_traffic result ${i + 1} (dom_id ${node.domId}, ${node.date})`;
+      const r = parseResultBase(el, where);
+      if (r.id !== undefined && r.id !== node.domId) fail(`${where}: answers for id ${r.id}`);
+      const out: NodeResult = { status: r.status };
+      if (r.errcode !== undefined) out.errcode = r.errcode;
+      if (r.errtext !== undefined) out.errtext = r.errtext;
+      if (r.id !== undefined) out.id = r.id;
+      return out;
+    });
+  });
+}
+
+/** `get` results (every `<get>` operation of the packet), with gen_info's name and ascii-name when present. */
+export function parseGetResponse(xml: string, operator: Operator): Parsed<GetResult[]> {
+  return withPacket(xml, operator, (op) =>
+    operationResults(op, 'get').map((el, i): GetResult => {
+      const r: GetResult = parseResultBase(el, `get result ${i + 1}`);
+      const genInfo = childNamed(el, 'data') && childNamed(childNamed(el, 'data')!, 'gen_info');
+      if (genInfo) {
+        const name = childText(genInfo, 'name');
+        if (name !== undefined) r.name = name;
+        const ascii = childText(genInfo, 'ascii-name');
+        if (ascii !== undefined) r.asciiName = ascii;
+      }
+      return r;
+    }),
+  );
+}
+
+/** `get_traffic` results with their `traffic` rows (trafficType: date then 8 xs:long counters, all required). */
+export function parseGetTrafficResponse(xml: string, operator: Operator): Parsed<TrafficResult[]> {
+  return withPacket(xml, operator, (op) =>
+    operationResults(op, 'get_traffic').map((el, i): TrafficResult => {
+      const where = `get_traffic result ${i + 1}`;
+      const r: TrafficResult = { ...parseResultBase(el, where), traffic: new Map() };
+      for (const row of childrenNamed(el, 'traffic')) {
+        const date = childText(row, 'date') ?? '';
+        if (!isValidDate(date)) fail(`${where}: traffic date ${JSON.stringify(date)} is not YYYY-MM-DD`);
+        if (r.traffic.has(date)) fail(`${where}: two traffic rows for ${date}`);
+        const day = {} as FullTraffic;
+        for (const field of TRAFFIC_FIELDS) {
+          const text = childText(row, field);
+          if (text === undefined) fail(`${where}: traffic row ${date} has no ${field}`);
+          day[field] = parseLong(text, `${where}: ${date} ${field}`);
+        }
+        r.traffic.set(date, day);
+      }
+      return r;
+    }),
+  );
+}
+
+/** `service-plan` → `get` results (seed 004): identity and limits; other setting groups are ignored. */
+export function parseServicePlanGetResponse(xml: string): Parsed<ServicePlan[]> {
+  return withPacket(xml, 'service-plan', (op) =>
+    operationResults(op, 'get').map((el, i): ServicePlan => {
+      const where = `service-plan result ${i + 1}`;
+      const plan: ServicePlan = { ...parseResultBase(el, where), limits: new Map() };
+      const name = childText(el, 'name');
+      if (name !== undefined) plan.name = name;
+      const guid = childText(el, 'guid');
+      if (guid !== undefined) plan.guid = guid;
+      const externalId = childText(el, 'external-id');
+      if (externalId !== undefined && externalId !== '') plan.externalId = externalId;
+      const limits = childNamed(el, 'limits');
+      if (limits) {
+        const overuse = childText(limits, 'overuse');
+        if (overuse !== undefined) plan.overuse = overuse;
+        for (const limit of childrenNamed(limits, 'limit')) {
+          const limitName = childText(limit, 'name');
+          const value = childText(limit, 'value');
+          if (!limitName || value === undefined) fail(`${where}: a limit without name or value`);
+          plan.limits.set(limitName, parseLong(value, `${where}: limit ${limitName}`));
+        }
+      }
+      return plan;
+    }),
+  );
+}
