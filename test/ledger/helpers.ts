@@ -1,0 +1,109 @@
+// Shared helpers of the ledger tests: temp dirs, a capturing logger, intents, and child processes that run
+// the real ledger module (bundled once with esbuild, which vite already ships, so plain `node` can load it).
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { pino, type Logger } from 'pino';
+import type { Intent } from '../../src/ledger.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const made: string[] = [];
+
+export function tempDir(prefix = 'ti-ledger-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Remove every temp dir (and the child bundle) made so far: call in afterAll. */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  bundled = undefined;
+}
+
+/** A pino logger whose lines land in `lines` (parsed). */
+export function captureLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
+}
+
+export function counters(a: number, b = 0, c = 0, d = 0): Intent['before'] {
+  return { smtp_in: BigInt(a), smtp_out: BigInt(b), pop3_imap_in: BigInt(c), pop3_imap_out: BigInt(d) };
+}
+
+export function intent(slice: string, domId: number, date: string, before: number, after: number, operator: Intent['operator'] = 'webspace'): Intent {
+  return { slice, operator, domId, date, before: counters(before), after: counters(after) };
+}
+
+/** The pid of a process that has exited (for stale locks). */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  const pid = child.pid!;
+  await new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return pid;
+}
+
+let bundled: Promise<string> | undefined;
+
+/** src/ledger.ts bundled to an .mjs that a plain `node` child can import. */
+export function ledgerBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const out = path.join(tempDir('ti-ledger-bundle-'), 'ledger.mjs');
+    await build({
+      entryPoints: [path.join(root, 'src/ledger.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: out,
+      logLevel: 'error',
+      // dayjs (CommonJS) inside an ESM bundle needs a require.
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    return out;
+  })();
+  return bundled;
+}
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run `body` (an async function body, ESM) in a child node process with `L` = the ledger module and `args`
+ * = the given JSON value. `onStdout` sees output as it comes (to kill the child at a known point).
+ */
+export async function runChild(
+  body: string,
+  args: unknown,
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<ChildResult> {
+  const bundle = await ledgerBundle();
+  const script = path.join(path.dirname(bundle), `child-${process.pid}-${Math.random().toString(16).slice(2)}.mjs`);
+  fs.writeFileSync(
+    script,
+    `import * as L from ${JSON.stringify(pathToFileURL(bundle).href)};\n` +
+      `const args = JSON.parse(process.argv[2]);\n` +
+      `await (async () => {\n${body}\n})();\n`,
+  );
+  const child = spawn(process.execPath, [script, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+    onStdout?.(stdout, child);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return await new Promise<ChildResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
