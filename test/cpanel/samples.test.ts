@@ -1,0 +1,87 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
+import * as tar from 'tar';
+import { describe, expect, it } from 'vitest';
+import { cpanelSourceSchema } from '../../src/readers/cpanel.js';
+import { writeCpanelSamples } from '../../src/readers/cpanel/samples.js';
+import { PIPELINES, SAMPLES, withTempDir } from './helpers.js';
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) out.push(relative(dir, join(e.parentPath, e.name)));
+  }
+  return out.sort();
+}
+
+function dumpDb(file: string): unknown {
+  const db = new Database(file, { readonly: true });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]);
+    return Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
+  } finally {
+    db.close();
+  }
+}
+
+async function archiveContents(file: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const pending: Promise<void>[] = [];
+  await tar.t({
+    file,
+    onReadEntry: (e) => {
+      const chunks: Buffer[] = [];
+      e.on('data', (c: Buffer) => chunks.push(c));
+      pending.push(
+        new Promise<void>((done) =>
+          e.on('end', () => {
+            out[e.path] = Buffer.concat(chunks).toString('utf8');
+            done();
+          }),
+        ),
+      );
+    },
+  });
+  await Promise.all(pending);
+  return out;
+}
+
+describe('cpanel samples and pipelines', () => {
+  it('the committed samples are what writeCpanelSamples() produces', async () => {
+    await withTempDir(async (dir) => {
+      await writeCpanelSamples(dir);
+      const committed = (await files(SAMPLES)).filter((f) => !f.startsWith('whm-tls/'));
+      expect(await files(dir)).toEqual(committed);
+      for (const f of committed) {
+        if (f.endsWith('.sqlite')) expect(dumpDb(join(dir, f)), f).toEqual(dumpDb(join(SAMPLES, f)));
+        else if (f.endsWith('.tar.gz')) expect(await archiveContents(join(dir, f)), f).toEqual(await archiveContents(join(SAMPLES, f)));
+        else expect(await readFile(join(dir, f), 'utf8'), f).toBe(await readFile(join(SAMPLES, f), 'utf8'));
+      }
+    });
+  });
+
+  it('every cpanel pipeline source is valid; unknown keys are errors', async () => {
+    for (const name of ['cpanel-sqlite.json', 'cpanel-backup.json', 'cpanel-legacy.json', 'cpanel-api.json']) {
+      const doc = JSON.parse(await readFile(join(PIPELINES, name), 'utf8')) as { source: unknown; target: { type: string } };
+      const parsed = cpanelSourceSchema.safeParse(doc.source);
+      expect(parsed.success, `${name}: ${parsed.error?.message}`).toBe(true);
+      expect(doc.target.type).toBe('plesk');
+    }
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'sqlite', path: 'x', colour: 'red' }).success).toBe(false);
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'legacy', path: 'x', interval: 'hourly' }).success).toBe(false);
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'ftp', path: 'x' }).success).toBe(false);
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'sqlite', path: 'x', timezone: 'Mars/Olympus' }).success).toBe(false);
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'api', url: 'ftp://whm.example.com' }).success).toBe(false);
+  });
+
+  it('fills the documented defaults', () => {
+    expect(cpanelSourceSchema.parse({ type: 'cpanel', from: 'api', url: 'https://whm.example.com' })).toEqual({
+      type: 'cpanel', from: 'api', url: 'https://whm.example.com', days: 7, interval: 'daily', timezone: 'UTC',
+      concurrency: 2, retries: 3, timeoutMs: 60000, insecureTls: false,
+    });
+    expect(cpanelSourceSchema.parse({ type: 'cpanel', from: 'sqlite', path: '/var/cpanel/bandwidth' })).toEqual({
+      type: 'cpanel', from: 'sqlite', path: '/var/cpanel/bandwidth', usersPath: '/var/cpanel/users', interval: 'daily', timezone: 'UTC',
+    });
+  });
+});
