@@ -19,7 +19,7 @@ import {
   type GetResult, type Parsed, type PleskSystemError, type TrafficResult,
 } from './response.js';
 import { backoffDelay, classifyHttpStatus, classifyTransportError, Transport, type Failure } from './transport.js';
-import type { NodeResult, PacketOutcome, PleskApi, PleskClientOptions, SetTrafficNode } from './types.js';
+import type { NodeResult, ObjectErrorHandler, PacketOutcome, PleskApi, PleskClientOptions, SetTrafficNode } from './types.js';
 
 /** Names per `<filter>` and filters (get operations) per packet when resolving (plesk-api-notes.md §7: modest packets). */
 export const NAMES_PER_FILTER = 100;
@@ -195,7 +195,7 @@ export class PleskClient implements PleskApi {
    * does, plesk-api-notes.md §5.2); any other per-result error is unexpected and stops the run
    * (TI_PLESK_RESPONSE): guessing would misroute traffic.
    */
-  async resolveNames(operator: Operator, names: string[]): Promise<Map<string, number>> {
+  async resolveNames(operator: Operator, names: string[], onObjectError?: ObjectErrorHandler): Promise<Map<string, number>> {
     const wanted = [...new Set(names.map(canonicalDomain).filter((n) => n !== ''))];
     const resolved = new Map<string, number>();
     // Unicode forms are asked for speculatively: an error answered for one of them is not the run's problem.
@@ -213,17 +213,21 @@ export class PleskClient implements PleskApi {
       const what = `${operator} get of ${count} name(s)`;
       const results = await this.#read(what, buildGetPacket(operator, group, this.#opts.packetVersion), (body) => parseGetResponse(body, operator));
       const asked = new Set(group.flatMap((f) => ('names' in f ? f.names.map(canonicalDomain) : [])));
-      for (const r of results) this.#takeName(operator, r, asked, variants, resolved);
+      for (const r of results) this.#takeName(operator, r, asked, variants, resolved, onObjectError);
     }));
     return resolved;
   }
 
-  #takeName(operator: Operator, r: GetResult, asked: ReadonlySet<string>, variants: ReadonlySet<string>, resolved: Map<string, number>): void {
+  #takeName(operator: Operator, r: GetResult, asked: ReadonlySet<string>, variants: ReadonlySet<string>, resolved: Map<string, number>, onObjectError?: ObjectErrorHandler): void {
     const byFilter = r.filterId !== undefined ? canonicalDomain(r.filterId) : '';
     if (r.status === 'error') {
       if (r.errcode === NOT_FOUND) return;
       if (r.filterId !== undefined && variants.has(r.filterId)) {
         this.#log.debug({ operator, filterId: r.filterId, errcode: r.errcode }, 'the Unicode form of a name was refused; its ASCII form decides');
+        return;
+      }
+      if (onObjectError && byFilter) {
+        onObjectError(byFilter, r.errcode, this.#scrub(r.errtext ?? ''));
         return;
       }
       throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get for ${byFilter || 'a name'}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, {
@@ -245,7 +249,7 @@ export class PleskClient implements PleskApi {
   }
 
   /** get_traffic for ids over [since, to], IDS_PER_FILTER ids per request. Unknown ids (1013) are absent. */
-  async getTraffic(operator: Operator, ids: number[], since: string, to: string): Promise<Map<number, Map<string, FullTraffic>>> {
+  async getTraffic(operator: Operator, ids: number[], since: string, to: string, onObjectError?: ObjectErrorHandler): Promise<Map<number, Map<string, FullTraffic>>> {
     const out = new Map<number, Map<string, FullTraffic>>();
     const unique = [...new Set(ids)];
     await Promise.all(chunk(unique, IDS_PER_FILTER).map(async (batch) => {
@@ -253,15 +257,19 @@ export class PleskClient implements PleskApi {
       const results = await this.#read(what, buildGetTrafficPacket(operator, batch, since, to, this.#opts.packetVersion),
         (body) => parseGetTrafficResponse(body, operator));
       const asked = new Set(batch);
-      for (const r of results) this.#takeTraffic(operator, r, asked, out);
+      for (const r of results) this.#takeTraffic(operator, r, asked, out, onObjectError);
     }));
     return out;
   }
 
-  #takeTraffic(operator: Operator, r: TrafficResult, asked: ReadonlySet<number>, out: Map<number, Map<string, FullTraffic>>): void {
+  #takeTraffic(operator: Operator, r: TrafficResult, asked: ReadonlySet<number>, out: Map<number, Map<string, FullTraffic>>, onObjectError?: ObjectErrorHandler): void {
     const id = r.id ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
     if (r.status === 'error') {
       if (r.errcode === NOT_FOUND) return;
+      if (onObjectError && id !== undefined && asked.has(id)) {
+        onObjectError(id, r.errcode, this.#scrub(r.errtext ?? ''));
+        return;
+      }
       throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get_traffic for id ${id ?? '?'}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, {
         operator, id, errcode: r.errcode, errtext: this.#scrub(r.errtext ?? ''),
       });

@@ -61,11 +61,18 @@ export interface Resolution {
   operator: Operator;
 }
 
+/**
+ * A per-object error in a `get`/`get_traffic` answer (other than 1013 "not found"): one subscription's
+ * problem, not the run's. When a handler is given, the object is left out of the answer and reported here;
+ * without one, the client stops the run (TI_PLESK_RESPONSE).
+ */
+export type ObjectErrorHandler = (object: string | number, errcode: number | undefined, errtext: string) => void;
+
 export interface PleskApi {
   /** `get` by name, many names per filter, matched through filter-id. Names are canonical (ASCII, lower-case). */
-  resolveNames(operator: Operator, names: string[]): Promise<Map<string, number>>;
+  resolveNames(operator: Operator, names: string[], onObjectError?: ObjectErrorHandler): Promise<Map<string, number>>;
   /** `get_traffic` for ids over [since, to]; ids batched per filter. Missing days are absent from the inner map. */
-  getTraffic(operator: Operator, ids: number[], since: string, to: string): Promise<Map<number, Map<string, FullTraffic>>>;
+  getTraffic(operator: Operator, ids: number[], since: string, to: string, onObjectError?: ObjectErrorHandler): Promise<Map<number, Map<string, FullTraffic>>>;
   /** One `set_traffic` packet of up to batchSize nodes. `idempotent=false` forbids resending once delivered. */
   setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean }): Promise<PacketOutcome>;
   close(): Promise<void>;

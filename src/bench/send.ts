@@ -1,0 +1,102 @@
+// Bench: 10k changed records against the emulator with 20 ms latency per packet, through the whole flow
+// (resolve, get_traffic, batched set_traffic with bounded concurrency), compared with one node per request
+// sent sequentially, measured in the same run.
+// BENCH_SEND_RECORDS (default 10000) scales the import; BENCH_BASELINE_NODES (default 1000) is how many
+// single-node requests the baseline really sends — it is linear (one round trip each), so its per-node time
+// is projected to the full record count and the projection is labelled as such. Set it equal to
+// BENCH_SEND_RECORDS to measure the baseline in full (≈ records × 21 ms).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parsePipeline } from '../config.js';
+import { addDays } from '../dates.js';
+import { runPipeline } from '../flow.js';
+import { silentLogger } from '../log.js';
+import { PleskClient } from '../plesk/client.js';
+import { startEmulator } from '../plesk/emulator/index.js';
+
+const LATENCY_MS = 20;
+
+export async function sendBench(): Promise<Record<string, number>> {
+  const records = Number(process.env.BENCH_SEND_RECORDS ?? 10_000);
+  const baselineNodes = Math.min(records, Number(process.env.BENCH_BASELINE_NODES ?? 1_000));
+  const subs = 100;
+  const days = Math.ceil(records / subs);
+  const fixture = {
+    auth: { login: 'bench', password: 'bench-password', secretKeys: [] },
+    subscriptions: Array.from({ length: subs }, (_, i) => ({ id: i + 1, name: `bench${i + 1}.example` })),
+    sites: [],
+    plans: [],
+    traffic: [],
+  };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ti-bench-send-'));
+  const rows = ['date,domain,smtp_in,smtp_out,pop3_imap_in,pop3_imap_out'];
+  let n = 0;
+  for (let d = 0; d < days && n < records; d++) {
+    const date = addDays('2026-01-01', d);
+    for (let s = 1; s <= subs && n < records; s++, n++) rows.push(`${date},bench${s}.example,${s * 1000 + d},${d},${s},${n}`);
+  }
+  writeFileSync(path.join(dir, 'in.csv'), `${rows.join('\n')}\n`);
+
+  const emulator = await startEmulator({ fixture, port: 0, faults: { latencyMs: LATENCY_MS } });
+  const env = { PLESK_LOGIN: 'bench', PLESK_PASSWORD: 'bench-password' };
+  try {
+    // Batched: the product's flow, 100 nodes per packet, 4 packets in flight.
+    const pipeline = parsePipeline({
+      source: { type: 'csv', path: 'in.csv' },
+      target: { type: 'plesk', url: emulator.url, batchSize: 100, concurrency: 4 },
+      state: { path: './state' },
+    }, path.join(dir, 'pipeline.json'));
+    const req0 = emulator.requests;
+    const t0 = performance.now();
+    const report = await runPipeline({ pipeline, dryRun: false, env, log: silentLogger() });
+    const batchedMs = performance.now() - t0;
+    const batchedRequests = emulator.requests - req0;
+    if (report.nodes.applied !== records) throw new Error(`bench: expected ${records} applied, got ${report.nodes.applied}`);
+
+    // Baseline: one node per request, one request at a time.
+    const client = new PleskClient({
+      url: emulator.url, auth: { login: 'bench', password: 'bench-password' }, packetVersion: '1.6.3.0', concurrency: 1,
+      timeouts: { connectMs: 10_000, headersMs: 60_000, bodyMs: 60_000 }, retry: { attempts: 1, minDelayMs: 0, maxDelayMs: 0 },
+    }, silentLogger());
+    const req1 = emulator.requests;
+    const t1 = performance.now();
+    for (let i = 0; i < baselineNodes; i++) {
+      const s = (i % subs) + 1;
+      const out = await client.setTraffic('webspace', [{ domId: s, date: addDays('2025-01-01', Math.floor(i / subs)), smtp_in: BigInt(i), smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n }], { idempotent: true });
+      if (out.kind !== 'applied') throw new Error(`bench baseline: ${out.kind}`);
+    }
+    const baselineMs = performance.now() - t1;
+    const baselineRequests = emulator.requests - req1;
+    await client.close();
+    const perNode = baselineMs / baselineNodes;
+    const baselineFullMs = perNode * records;
+    const figures = {
+      records,
+      latencyMs: LATENCY_MS,
+      batchedRequests,
+      batchedWallMs: Math.round(batchedMs),
+      baselineNodesMeasured: baselineNodes,
+      baselineRequests,
+      baselineWallMs: Math.round(baselineMs),
+      baselineMsPerNode: Number(perNode.toFixed(2)),
+      baselineWallMsForAllRecords: Math.round(baselineFullMs),
+      speedup: Number((baselineFullMs / batchedMs).toFixed(1)),
+    };
+    const projected = baselineNodes < records ? ` (projected from ${baselineNodes} measured)` : '';
+    process.stdout.write(
+      `\n== Send: ${records} changed records, emulator latency ${LATENCY_MS} ms per request ==\n` +
+        `  batched (100 nodes/packet, 4 in flight): ${batchedRequests} requests, ${figures.batchedWallMs} ms wall ` +
+        `(${Math.round(records / (batchedMs / 1000))} nodes/s)\n` +
+        `  one node per request, sequential:        ${baselineRequests} requests in ${figures.baselineWallMs} ms = ${figures.baselineMsPerNode} ms/node; ` +
+        `${records} nodes ≈ ${figures.baselineWallMsForAllRecords} ms${projected}\n` +
+        `  speed-up: ${figures.speedup}× (target ≥ 100×)\n` +
+        `${JSON.stringify({ bench: 'send', ...figures })}\n`,
+    );
+    return figures;
+  } finally {
+    await emulator.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// traffic-import — command line. Flags and exit codes are a contract operators script against.
+
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadPipeline } from './config.js';
+import { isValidDate } from './dates.js';
+import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js';
+import { runPipeline } from './flow.js';
+import { createLogger, type Logger } from './log.js';
+import { summaryText } from './report.js';
+import { createReader } from './readers/index.js';
+
+const HELP = `traffic-import — put mail traffic measured outside Plesk into Plesk (XML API set_traffic)
+
+Usage:
+  traffic-import run PIPELINE [--dry-run] [--out DIR] [--report FILE] [--rejects FILE]
+                              [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+  traffic-import validate PIPELINE
+  traffic-import runs [--state DIR] [--limit N] [--json]
+  traffic-import emulator [--fixture FILE] [--host 127.0.0.1] [--port 8443] [--tls-cert PEM --tls-key PEM]
+                          [--semantics replace|add] [--dump FILE]
+  traffic-import demo [--keep-running]
+  traffic-import probe PIPELINE --dom-id N --date YYYY-MM-DD   (live check: does set_traffic replace or add?)
+
+Options:
+  --dry-run         change nothing anywhere; print recorded → new per node
+  --out DIR         with --dry-run: write each packet as DIR/packet-NNNN.xml and DIR/diff.jsonl
+  --report FILE     write the JSON run report
+  --rejects FILE    write rejected rows (CSV, or JSONL when FILE ends in .jsonl)
+  --from, --to      inclusive days to import; records outside are skipped and counted
+  --log-level LEVEL pino level (default info; env LOG_LEVEL)
+  --json-logs       JSON logs even on a TTY
+
+Environment: PLESK_URL (overrides target.url), PLESK_LOGIN + PLESK_PASSWORD or PLESK_SECRET_KEY
+(each also as *_FILE), WHM_URL, WHM_USER, WHM_API_TOKEN, OPENSRS_URL, OPENSRS_USER + OPENSRS_PASSWORD or
+OPENSRS_TOKEN, LOG_LEVEL, NO_COLOR.
+
+Exit codes: 0 all good · 1 finished with rejected, unresolved or failed records · 2 usage, configuration or
+fatal error.`;
+
+const COMMON = {
+  'log-level': { type: 'string' },
+  'json-logs': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+function usage(message: string): never {
+  throw new TiError('TI_USAGE', `${message} (see traffic-import --help)`);
+}
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    usage(errorMessage(err));
+  }
+}
+
+function logger(values: { 'log-level'?: string | boolean | undefined; 'json-logs'?: string | boolean | undefined }): Logger {
+  return createLogger({
+    ...(typeof values['log-level'] === 'string' ? { level: values['log-level'] } : {}),
+    json: values['json-logs'] === true,
+  });
+}
+
+function dateFlag(name: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !isValidDate(v)) usage(`--${name} expects a calendar date YYYY-MM-DD, got "${String(v)}"`);
+  return v;
+}
+
+async function cmdRun(args: string[]): Promise<ExitCode> {
+  const { values, positionals } = parse(args, {
+    'dry-run': { type: 'boolean' },
+    out: { type: 'string' },
+    report: { type: 'string' },
+    rejects: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  });
+  if (positionals.length !== 1) usage('run takes exactly one PIPELINE file');
+  const from = dateFlag('from', values.from);
+  const to = dateFlag('to', values.to);
+  if (from && to && from > to) usage(`--from ${from} is after --to ${to}`);
+  if (values.out && !values['dry-run']) usage('--out goes with --dry-run');
+  const log = logger(values);
+  const pipeline = loadPipeline(positionals[0]!);
+  // Node as PID 1 (a container without --init) has no default signal handling. Stopping mid-run is safe:
+  // Plesk stays the source of truth, additive intents are settled and a stale lock is taken over next time.
+  const stop = (sig: string) => {
+    log.warn({ signal: sig }, 'interrupted: exiting; the next run settles whatever was in flight');
+    process.exit(EXIT.FATAL);
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  const report = await runPipeline({
+    pipeline,
+    dryRun: values['dry-run'] === true,
+    ...(values.out ? { outDir: values.out } : {}),
+    ...(values.report ? { reportPath: values.report } : {}),
+    ...(values.rejects ? { rejectsPath: values.rejects } : {}),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    env: process.env,
+    log,
+  });
+  if (report.error) log.error({ code: report.error.code }, report.error.message);
+  process.stderr.write(`${summaryText(report)}\n`);
+  return report.exitCode;
+}
+
+async function cmdValidate(args: string[]): Promise<ExitCode> {
+  const { values, positionals } = parse(args, {});
+  if (positionals.length !== 1) usage('validate takes exactly one PIPELINE file');
+  const log = logger(values);
+  const pipeline = loadPipeline(positionals[0]!);
+  const reader = createReader(pipeline.source);
+  const ctx = {
+    baseDir: pipeline.baseDir, window: {}, env: process.env, log,
+    reject: () => undefined, unresolved: () => undefined, ignored: () => undefined,
+  };
+  const what = reader.check ? await reader.check(ctx) : 'source configuration is valid';
+  process.stdout.write(`${pipeline.file}: OK\n  source: ${what}\n  target: ${pipeline.target.operator} via ${process.env.PLESK_URL || pipeline.target.url || '(no URL: dry-run only)'}\n  reconcile: ${pipeline.reconcile.mode}, set_traffic ${pipeline.target.setTrafficSemantics}\n`);
+  return EXIT.OK;
+}
+
+async function cmdRuns(args: string[]): Promise<ExitCode> {
+  const { values } = parse(args, { state: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+  const { listRunsInDir } = await import('./ledger.js');
+  const limit = values.limit ? Number(values.limit) : 20;
+  if (!Number.isInteger(limit) || limit < 1) usage('--limit expects a positive whole number');
+  const runs = listRunsInDir(path.resolve(values.state ?? './state/'), limit);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+  } else if (runs.length === 0) {
+    process.stdout.write('No runs recorded.\n');
+  } else {
+    for (const r of runs) {
+      const c = r.counts as { nodes?: { applied?: number; failed?: number } } | undefined;
+      const win = `${r.window.from ?? '…'}..${r.window.to ?? '…'}`;
+      process.stdout.write(
+        `${r.startedAt}  ${r.status.padEnd(11)} ${r.id}  ${path.basename(r.pipeline)}  window ${win}  mode ${r.mode}` +
+          (c?.nodes ? `  applied ${c.nodes.applied ?? 0} failed ${c.nodes.failed ?? 0}` : '') + '\n',
+      );
+    }
+  }
+  return EXIT.OK;
+}
+
+async function cmdEmulator(args: string[]): Promise<ExitCode> {
+  const { values } = parse(args, {
+    fixture: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    semantics: { type: 'string' },
+    dump: { type: 'string' },
+  });
+  const port = values.port ? Number(values.port) : 8443;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port expects 0..65535');
+  if (values.semantics && values.semantics !== 'replace' && values.semantics !== 'add') usage('--semantics is replace or add');
+  if (!!values['tls-cert'] !== !!values['tls-key']) usage('--tls-cert and --tls-key go together');
+  const { runEmulator } = await import('./plesk/emulator/index.js');
+  await runEmulator(
+    {
+      fixture: values.fixture ?? path.join(packageRoot(), 'samples', 'plesk-fixture.json'),
+      port,
+      host: values.host ?? '127.0.0.1',
+      ...(values['tls-cert'] ? { tlsCert: values['tls-cert'], tlsKey: values['tls-key']! } : {}),
+      ...(values.semantics ? { semantics: values.semantics as 'replace' | 'add' } : {}),
+      ...(values.dump ? { dumpOnExit: values.dump } : {}),
+    },
+    logger(values),
+  );
+  return await new Promise<ExitCode>(() => undefined); // runs until a signal; runEmulator exits the process
+}
+
+async function cmdDemo(args: string[]): Promise<ExitCode> {
+  const { values } = parse(args, { 'keep-running': { type: 'boolean' } });
+  const { runDemo } = await import('./demo.js');
+  return runDemo({ root: packageRoot(), keepRunning: values['keep-running'] === true, log: logger(values) });
+}
+
+async function cmdProbe(args: string[]): Promise<ExitCode> {
+  const { values, positionals } = parse(args, { 'dom-id': { type: 'string' }, date: { type: 'string' } });
+  if (positionals.length !== 1) usage('probe takes exactly one PIPELINE file');
+  const domId = Number(values['dom-id']);
+  if (!Number.isInteger(domId) || domId < 1) usage('--dom-id expects a Plesk id');
+  const date = dateFlag('date', values.date) ?? usage('--date is required');
+  const { runProbe } = await import('./probe.js');
+  return runProbe({ pipeline: loadPipeline(positionals[0]!), domId, date, env: process.env, log: logger(values) });
+}
+
+/** The directory holding package.json (dist/cli.js → ..). */
+export function packageRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+export async function main(argv: string[]): Promise<ExitCode> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run': return await cmdRun(rest);
+      case 'validate': return await cmdValidate(rest);
+      case 'runs': return await cmdRuns(rest);
+      case 'emulator': return await cmdEmulator(rest);
+      case 'demo': return await cmdDemo(rest);
+      case 'probe': return await cmdProbe(rest);
+      case '--version': case '-v': {
+        const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+        process.stdout.write(`${pkg.version}\n`);
+        return EXIT.OK;
+      }
+      case undefined: case 'help': case '--help': case '-h':
+        process.stdout.write(`${HELP}\n`);
+        return cmd === undefined ? EXIT.FATAL : EXIT.OK;
+      default:
+        usage(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof TiError) {
+      process.stderr.write(`traffic-import: [${err.code}] ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`traffic-import: [TI_INTERNAL] ${ERRORS.TI_INTERNAL}: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    return EXIT.FATAL;
+  }
+}
+
+// Run when executed (bin or `node dist/cli.js`), not when imported by tests.
+function invokedDirectly(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err) => { process.stderr.write(`${String(err)}\n`); process.exitCode = EXIT.FATAL; },
+  );
+}

@@ -1,0 +1,215 @@
+// The pipeline file: JSON, validated whole and up front. Every error names its JSON path and what was
+// expected; unknown keys are errors (a typo must not pass silently). Secrets never live in the file.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { TiError } from './errors.js';
+import { ledgerConfigSchema } from './ledger.js';
+import { READERS, type SourceConfig, type SourceType } from './readers/index.js';
+import type { PleskAuth } from './plesk/types.js';
+
+export const targetSchema = z.strictObject({
+  type: z.literal('plesk'),
+  /** Base URL of the panel; PLESK_URL overrides it. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  /** webspace = subscriptions (seed 001), site = sites (seed 000), auto = webspace, then site. */
+  operator: z.enum(['webspace', 'site', 'auto']).default('webspace'),
+  batchSize: z.int().min(1).max(10000).default(100),
+  concurrency: z.int().min(1).max(64).default(4),
+  packetsPerSecond: z.number().positive().optional(),
+  /** <packet version>: the seeds use 1.6.3.0 (every supported Plesk accepts it); the schema tree is 1.6.9.1. */
+  packetVersion: z.string().regex(/^\d+(\.\d+){1,3}$/, 'expected a version such as 1.6.3.0').default('1.6.3.0'),
+  timeouts: z
+    .strictObject({
+      connectMs: z.int().min(1).default(10_000),
+      headersMs: z.int().min(1).default(120_000),
+      bodyMs: z.int().min(1).default(120_000),
+    })
+    .prefault({}),
+  retry: z
+    .strictObject({
+      attempts: z.int().min(1).max(20).default(5),
+      minDelayMs: z.int().min(0).default(500),
+      maxDelayMs: z.int().min(0).default(30_000),
+    })
+    .prefault({}),
+  /** PEM file of the CA that signed the panel's certificate (relative to the pipeline file). */
+  ca: z.string().min(1).optional(),
+  /** Explicit opt-in to skip certificate checks; warned about on every run. */
+  insecureTls: z.boolean().default(false),
+  /** CSV `domain,dom_id` that wins over lookups (relative to the pipeline file). */
+  idMap: z.string().min(1).optional(),
+  /** What set_traffic does on this panel: replace the day's values (default) or add to them. */
+  setTrafficSemantics: z.enum(['replace', 'add']).default('replace'),
+});
+
+export const reconcileSchema = z.strictObject({
+  mode: z.enum(['absolute', 'cumulative', 'additive']).default('absolute'),
+  /** The period a cumulative total runs over. */
+  period: z.enum(['month']).default('month'),
+  /** Additive mode: the name of the slice this input is (e.g. the log file's hour); default: the input's sha256. */
+  slice: z.string().min(1).optional(),
+});
+
+/** `state`: the ledger directory and its lock/compaction settings (src/ledger/ledger.ts). */
+export const stateSchema = ledgerConfigSchema;
+
+const pipelineShape = z.strictObject({
+  $schema: z.string().optional(),
+  description: z.string().optional(),
+  source: z.looseObject({ type: z.string() }),
+  target: targetSchema,
+  reconcile: reconcileSchema.prefault({}),
+  state: stateSchema.prefault({}),
+});
+
+export type TargetConfig = z.output<typeof targetSchema>;
+export type ReconcileConfig = z.output<typeof reconcileSchema>;
+
+export interface Pipeline {
+  /** Absolute path of the pipeline file. */
+  file: string;
+  /** Directory relative paths are resolved against. */
+  baseDir: string;
+  description?: string;
+  source: SourceConfig;
+  target: TargetConfig;
+  reconcile: ReconcileConfig;
+  /** Absolute state directory. */
+  statePath: string;
+  state: { staleAfterMs: number; compactAtBytes: number };
+}
+
+/** `source.layout` / `target.retry.attempts` / `source.accounts[2]`. */
+function jsonPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    const at = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out.push(`${jsonPath([...at, k])}: unknown key (check the spelling)`);
+      continue;
+    }
+    if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors) && issue.errors.length > 0) {
+      // Report the branch that got furthest (fewest issues) rather than every branch.
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      out.push(...describeIssues(best, at));
+      continue;
+    }
+    out.push(`${jsonPath(at)}: ${issue.message}`);
+  }
+  return out;
+}
+
+/** Keys that would carry a secret in clear: refused with a pointer to the environment variables. */
+const SECRET_KEYS = /^(password|passwd|secret|secretkey|secret_key|key|token|apitoken|api_token|login|user)$/i;
+
+function findSecrets(value: unknown, at: PropertyKey[] = []): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (SECRET_KEYS.test(k) && typeof v === 'string' && !(at.length === 1 && at[0] === 'source' && k === 'user')) {
+      out.push(
+        `${jsonPath([...at, k])}: secrets never live in the pipeline file; set them in the environment ` +
+          `(PLESK_LOGIN + PLESK_PASSWORD or PLESK_SECRET_KEY for Plesk, WHM_API_TOKEN, OPENSRS_USER + OPENSRS_PASSWORD ` +
+          `or OPENSRS_TOKEN; each also as *_FILE naming a file)`,
+      );
+    } else if (typeof v === 'object') {
+      out.push(...findSecrets(v, [...at, k]));
+    }
+  }
+  return out;
+}
+
+/** Validate a parsed pipeline object. Throws TiError(TI_CONFIG) listing every problem. */
+export function parsePipeline(raw: unknown, file: string): Pipeline {
+  const problems: string[] = findSecrets(raw);
+  const top = pipelineShape.safeParse(raw);
+  if (!top.success) problems.push(...describeIssues(top.error.issues));
+  let source: SourceConfig | undefined;
+  if (top.success) {
+    const type = top.data.source.type;
+    const entry = (READERS as Record<string, (typeof READERS)[SourceType]>)[type];
+    if (!entry) {
+      problems.push(`source.type: expected one of ${Object.keys(READERS).map((t) => `"${t}"`).join(', ')}, got "${type}"`);
+    } else {
+      const parsed = (entry.schema as z.ZodType).safeParse(top.data.source);
+      if (parsed.success) source = parsed.data as SourceConfig;
+      else problems.push(...describeIssues(parsed.error.issues, ['source']));
+    }
+  }
+  if (problems.length > 0 || !top.success || !source) {
+    throw new TiError('TI_CONFIG', `${file}\n  ${[...new Set(problems)].join('\n  ')}`, { problems });
+  }
+  const abs = path.resolve(file);
+  const baseDir = path.dirname(abs);
+  const d = top.data;
+  return {
+    file: abs,
+    baseDir,
+    ...(d.description !== undefined ? { description: d.description } : {}),
+    source,
+    target: d.target,
+    reconcile: d.reconcile,
+    statePath: path.resolve(baseDir, d.state.path),
+    state: { staleAfterMs: d.state.staleAfterMs, compactAtBytes: d.state.compactAtBytes },
+  };
+}
+
+export function loadPipeline(file: string): Pipeline {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TiError('TI_CONFIG_READ', `${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new TiError('TI_CONFIG', `${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return parsePipeline(raw, file);
+}
+
+/** A secret from NAME, or from the file named by NAME_FILE (Docker/Kubernetes secrets); trailing newline dropped. */
+export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const direct = env[name];
+  if (direct !== undefined && direct !== '') return direct;
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new TiError('TI_SECRET_MISSING', `${name}_FILE names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  return undefined;
+}
+
+/** Plesk credentials from the environment, or undefined when none are set. */
+export function pleskAuthFromEnv(env: NodeJS.ProcessEnv): PleskAuth | undefined {
+  const key = secretFromEnv(env, 'PLESK_SECRET_KEY');
+  if (key) return { secretKey: key };
+  const login = secretFromEnv(env, 'PLESK_LOGIN');
+  const password = secretFromEnv(env, 'PLESK_PASSWORD');
+  if (login && password) return { login, password };
+  if (login || password) {
+    throw new TiError('TI_SECRET_MISSING', `PLESK_LOGIN and PLESK_PASSWORD go together; only ${login ? 'PLESK_LOGIN' : 'PLESK_PASSWORD'} is set`);
+  }
+  return undefined;
+}
+
+/** The panel URL: PLESK_URL wins over target.url. */
+export function pleskUrl(target: TargetConfig, env: NodeJS.ProcessEnv): string | undefined {
+  return env.PLESK_URL || target.url;
+}

@@ -1,0 +1,142 @@
+// The run report (JSON, --report FILE) and the human summary printed on stderr at the end.
+// Field names are a contract operators script against: add fields, never rename them.
+
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { EXIT, type ExitCode } from './errors.js';
+import type { Rejection } from './readers/types.js';
+
+export interface UnresolvedTarget {
+  name: string;
+  rows: number;
+  file: string;
+  firstLine: number;
+  lastLine: number;
+  reason: string;
+}
+
+export interface NodeFailure {
+  operator: string;
+  dom_id: number;
+  date: string;
+  errcode?: number;
+  errtext: string;
+}
+
+export interface RunReport {
+  version: 1;
+  run: {
+    id?: string;
+    pipeline: string;
+    source: string;
+    operator: string;
+    mode: string;
+    setTrafficSemantics: string;
+    dryRun: boolean;
+    window: { from?: string; to?: string };
+    startedAt: string;
+    finishedAt?: string;
+    durationMs?: number;
+  };
+  records: {
+    /** Rows (or API entries) read from the source, good and rejected. */
+    read: number;
+    /** Rejected rows/keys, each in the reject file with file, line and reason. */
+    rejected: number;
+    /** Outside --from/--to: skipped and counted, not rejected. */
+    skipped: number;
+    /** Distinct (target, day) records after normalizing. */
+    normalized: number;
+    /** Cumulative totals lower than what is recorded (counter reset or wrong period): nothing recorded. */
+    resets: number;
+    rejectedByCode: Record<string, number>;
+  };
+  targets: {
+    resolved: number;
+    unresolved: number;
+    unresolvedList: UnresolvedTarget[];
+  };
+  nodes: {
+    /** Equal to what Plesk already holds: not sent. */
+    unchanged: number;
+    /** Additive slices already applied (ledger): not sent again. */
+    alreadyApplied: number;
+    /** Nodes in packets sent (dry-run: that would be sent). */
+    sent: number;
+    /** Confirmed by Plesk's answer, node by node. */
+    applied: number;
+    /** Plesk answered with an error, or the packet failed. */
+    failed: number;
+  };
+  /** Packets sent (dry-run: written). */
+  packets: number;
+  requests: { packetsFailed: number; packetsUncertain: number };
+  ignored: Record<string, number>;
+  failures: NodeFailure[];
+  rejectSample: Rejection[];
+  intents?: { settledApplied: number; settledNotApplied: number; settledAmbiguous: number };
+  exitCode: ExitCode;
+  status: 'ok' | 'partial' | 'failed';
+  error?: { code: string; message: string };
+}
+
+export function emptyReport(run: RunReport['run']): RunReport {
+  return {
+    version: 1,
+    run,
+    records: { read: 0, rejected: 0, skipped: 0, normalized: 0, resets: 0, rejectedByCode: {} },
+    targets: { resolved: 0, unresolved: 0, unresolvedList: [] },
+    nodes: { unchanged: 0, alreadyApplied: 0, sent: 0, applied: 0, failed: 0 },
+    packets: 0,
+    requests: { packetsFailed: 0, packetsUncertain: 0 },
+    ignored: {},
+    failures: [],
+    rejectSample: [],
+    exitCode: EXIT.OK,
+    status: 'ok',
+  };
+}
+
+/** 0 when everything read landed (or was already there), 1 when anything was rejected, unresolved or failed. */
+export function exitCodeOf(r: RunReport): ExitCode {
+  if (r.error) return EXIT.FATAL;
+  const bad = r.records.rejected + r.targets.unresolved + r.nodes.failed + r.records.resets;
+  return bad > 0 ? EXIT.PARTIAL : EXIT.OK;
+}
+
+export function finishReport(r: RunReport): RunReport {
+  r.run.finishedAt = new Date().toISOString();
+  r.run.durationMs = Date.parse(r.run.finishedAt) - Date.parse(r.run.startedAt);
+  r.exitCode = exitCodeOf(r);
+  r.status = r.exitCode === EXIT.OK ? 'ok' : r.exitCode === EXIT.PARTIAL ? 'partial' : 'failed';
+  return r;
+}
+
+export function writeReport(file: string, r: RunReport): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}
+
+/** A few lines for a person, on stderr. */
+export function summaryText(r: RunReport): string {
+  const dry = r.run.dryRun ? ' (dry-run: nothing was changed)' : '';
+  const lines = [
+    `traffic-import ${r.status.toUpperCase()}${dry} — ${r.run.pipeline}`,
+    `  records   read ${r.records.read}, rejected ${r.records.rejected}, skipped (window) ${r.records.skipped}, ` +
+      `per target/day ${r.records.normalized}${r.records.resets ? `, counter resets ${r.records.resets}` : ''}`,
+    `  targets   resolved ${r.targets.resolved}, unresolved ${r.targets.unresolved}`,
+    `  nodes     unchanged ${r.nodes.unchanged}, ${r.run.dryRun ? 'would send' : 'sent'} ${r.nodes.sent}, ` +
+      `applied ${r.nodes.applied}, failed ${r.nodes.failed}` +
+      (r.nodes.alreadyApplied ? `, already applied ${r.nodes.alreadyApplied}` : ''),
+    `  packets   ${r.packets}${r.requests.packetsFailed ? ` (failed ${r.requests.packetsFailed})` : ''}`,
+  ];
+  for (const u of r.targets.unresolvedList.slice(0, 10)) {
+    lines.push(`  unresolved ${u.name}: ${u.reason} (${u.rows} rows, ${u.file}:${u.firstLine}-${u.lastLine})`);
+  }
+  for (const f of r.failures.slice(0, 10)) {
+    lines.push(`  failed    ${f.operator} dom_id ${f.dom_id} ${f.date}: ${f.errcode ? `[${f.errcode}] ` : ''}${f.errtext}`);
+  }
+  if (r.error) lines.push(`  error     ${r.error.code}: ${r.error.message}`);
+  lines.push(`  exit code ${r.exitCode}`);
+  return lines.join('\n');
+}
