@@ -1,12 +1,11 @@
 // Shared helpers of the ledger tests: temp dirs, a capturing logger, intents, and child processes that run
-// the real ledger module (bundled once with esbuild, which vite already ships, so plain `node` can load it).
+// the real ledger module (the compiled dist/ledger.js, so plain `node` can load it).
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { pino, type Logger } from 'pino';
 import type { Intent } from '../../src/ledger.js';
 
@@ -23,7 +22,6 @@ export function tempDir(prefix = 'ti-ledger-'): string {
 /** Remove every temp dir (and the child bundle) made so far: call in afterAll. */
 export function removeTempDirs(): void {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  bundled = undefined;
 }
 
 /** A pino logger whose lines land in `lines` (parsed). */
@@ -49,26 +47,11 @@ export async function deadPid(): Promise<number> {
   return pid;
 }
 
-let bundled: Promise<string> | undefined;
-
-/** src/ledger.ts bundled to an .mjs that a plain `node` child can import. */
-export function ledgerBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const out = path.join(tempDir('ti-ledger-bundle-'), 'ledger.mjs');
-    await build({
-      entryPoints: [path.join(root, 'src/ledger.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: out,
-      logLevel: 'error',
-      // dayjs (CommonJS) inside an ESM bundle needs a require.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    return out;
-  })();
-  return bundled;
+/** The compiled ledger module (dist/, built by `pretest`) that a plain `node` child can import. */
+export async function ledgerBundle(): Promise<string> {
+  const built = path.join(root, 'dist', 'ledger.js');
+  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` (npm test does it first)`);
+  return built;
 }
 
 export interface ChildResult {
