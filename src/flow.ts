@@ -215,13 +215,7 @@ async function readRecorded(
   api: PleskApi, records: ResolvedRecord[], mode: Parameters<typeof recordedRange>[1], unreadable: Map<string, string>,
 ): Promise<Map<string, Map<string, FullTraffic>>> {
   const out = new Map<string, Map<string, FullTraffic>>();
-  const byOp = new Map<Operator, ResolvedRecord[]>();
-  for (const r of records) {
-    let l = byOp.get(r.operator);
-    if (!l) byOp.set(r.operator, (l = []));
-    l.push(r);
-  }
-  for (const [op, recs] of byOp) {
+  for (const [op, recs] of byOperator(records)) {
     const range = recordedRange(recs, mode);
     if (!range) continue;
     const ids = [...new Set(recs.map((r) => r.domId))];
@@ -250,15 +244,20 @@ async function sliceId(p: Pipeline): Promise<string> {
   throw new TiError('TI_CONFIG', 'reconcile.slice: additive mode needs a slice name for this source (it has no input file to hash)');
 }
 
+/** One packet holds one operator's nodes: group by operator, keeping order. */
+function byOperator<T extends { operator: Operator }>(items: readonly T[]): Map<Operator, T[]> {
+  const out = new Map<Operator, T[]>();
+  for (const item of items) {
+    let l = out.get(item.operator);
+    if (!l) out.set(item.operator, (l = []));
+    l.push(item);
+  }
+  return out;
+}
+
 function batch<T extends { operator: Operator }>(nodes: T[], size: number): T[][] {
   const out: T[][] = [];
-  const byOp = new Map<Operator, T[]>();
-  for (const n of nodes) {
-    let l = byOp.get(n.operator);
-    if (!l) byOp.set(n.operator, (l = []));
-    l.push(n);
-  }
-  for (const l of byOp.values()) for (let i = 0; i < l.length; i += size) out.push(l.slice(i, i + size));
+  for (const l of byOperator(nodes).values()) for (let i = 0; i < l.length; i += size) out.push(l.slice(i, i + size));
   return out;
 }
 
@@ -320,13 +319,7 @@ async function settleOpenIntents(ledger: Ledger, api: PleskApi, log: Logger): Pr
   const out = { settledApplied: 0, settledNotApplied: 0, settledAmbiguous: 0 };
   if (open.length === 0) return out;
   log.warn({ intents: open.length }, 'settling open intents of an interrupted run');
-  const byOp = new Map<Operator, Intent[]>();
-  for (const i of open) {
-    let l = byOp.get(i.operator);
-    if (!l) byOp.set(i.operator, (l = []));
-    l.push(i);
-  }
-  for (const [op, list] of byOp) {
+  for (const [op, list] of byOperator(open)) {
     const since = list.reduce((a, i) => (i.date < a ? i.date : a), list[0]!.date);
     const to = list.reduce((a, i) => (i.date > a ? i.date : a), list[0]!.date);
     const now = await api.getTraffic(op, [...new Set(list.map((i) => i.domId))], since, to);

@@ -6,23 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/plesk/emulator/index.js';
+import { mulberry32 } from '../../src/plesk/emulator/faults.js';
 import { cleanEnv, runCli, startCli } from '../support/cli.js';
 
 const SUBS = 24;
 const DAYS = 30;
 const KILLS = 10;
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}`;
 
@@ -60,7 +49,7 @@ async function killAndRerun(mode: string, csv: string, seed: number): Promise<{ 
     state: { path: './state' },
   }));
   const env = cleanEnv({ PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'crash-password', LOG_LEVEL: 'warn' });
-  const random = prng(seed);
+  const random = mulberry32(seed); // deterministic, so a failure can be replayed
   let kills = 0;
   let midRun = 0;
   for (let k = 0; k < KILLS; k++) {
