@@ -107,8 +107,8 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
     env: process.env,
     log,
   });
-  if (report.error) log.error({ code: report.error.code }, report.error.message);
   process.stderr.write(`${summaryText(report)}\n`);
+  if (report.error) process.stderr.write(`traffic-import: [${report.error.code}] ${report.error.message}\n`);
   return report.exitCode;
 }
 

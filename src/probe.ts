@@ -33,7 +33,8 @@ export async function probeSemantics(api: PleskApi, operator: 'webspace' | 'site
   };
   const day0 = await read();
   const before = mailOf(day0);
-  const x: Mail = { smtp_in: 1111n, smtp_out: 2222n, pop3_imap_in: 3333n, pop3_imap_out: 4444n };
+  // Small values: on a panel that adds, they stay in the day if it cannot be restored.
+  const x: Mail = { smtp_in: 1n, smtp_out: 2n, pop3_imap_in: 3n, pop3_imap_out: 4n };
   await set(x);
   const day1 = await read();
   await set(x);
@@ -50,8 +51,14 @@ export async function probeSemantics(api: PleskApi, operator: 'webspace' | 'site
     await set(before);
     restored = true;
   } else if (semantics === 'add') {
-    await set({ smtp_in: -2n * x.smtp_in, smtp_out: -2n * x.smtp_out, pop3_imap_in: -2n * x.pop3_imap_in, pop3_imap_out: -2n * x.pop3_imap_out });
-    restored = true;
+    // The XML API has no "sub"; a negative value may be refused (the emulator answers 1019, as for any
+    // out-of-range value): then the day keeps 2 × x and the operator is told.
+    try {
+      await set({ smtp_in: -2n * x.smtp_in, smtp_out: -2n * x.smtp_out, pop3_imap_in: -2n * x.pop3_imap_in, pop3_imap_out: -2n * x.pop3_imap_out });
+      restored = true;
+    } catch (err) {
+      if (!(err instanceof TiError)) throw err;
+    }
   }
   return { semantics, httpFtpReset, before, afterFirst, afterSecond, restored };
 }
@@ -75,7 +82,7 @@ export async function runProbe(opts: { pipeline: Pipeline; domId: number; date: 
         `  before          ${str(r.before)}\n  after 1st set   ${str(r.afterFirst)}\n  after 2nd set   ${str(r.afterSecond)}\n` +
         `  semantics       ${r.semantics}${r.semantics === 'add' ? '  → set target.setTrafficSemantics: "add"' : ''}\n` +
         `  http/ftp reset  ${r.httpFtpReset ? 'yes (set replaces the whole day row)' : 'no'}\n` +
-        `  restored        ${r.restored ? 'yes' : 'NO: check the day by hand'}\n`,
+        `  restored        ${r.restored ? 'yes' : `NO: the day now holds ${str(r.afterSecond)}; set it back by hand (plesk bin traffic --sub)`}\n`,
     );
     return r.semantics === 'unknown' ? EXIT.PARTIAL : EXIT.OK;
   } finally {
