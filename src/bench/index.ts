@@ -1,0 +1,12 @@
+// `npm run bench` (= node dist/bench/index.js, after `npx tsc -p .`): every benchmark section, in order.
+// A section is an async function that prints its own table and a JSON line of its figures on stdout.
+// Environment: BENCH_ROWS scales the sizes (default 1000000), BENCH_REPEAT the runs per size (default 3),
+// BENCH_KEEP=1 keeps the generated files in os.tmpdir().
+
+import { ingestBench } from './ingest.js';
+
+const sections: (() => Promise<unknown>)[] = [ingestBench];
+
+for (const section of sections) {
+  await section();
+}
