@@ -21,7 +21,7 @@ Usage:
   traffic-import validate PIPELINE
   traffic-import runs [--state DIR] [--limit N] [--json]
   traffic-import emulator [--fixture FILE] [--host 127.0.0.1] [--port 8443] [--tls-cert PEM --tls-key PEM]
-                          [--semantics replace|add] [--dump FILE]
+                          [--semantics replace|add] [--dump FILE] [--latency-ms N]
   traffic-import demo [--keep-running]
   traffic-import probe PIPELINE --dom-id N --date YYYY-MM-DD   (live check: does set_traffic replace or add?)
 
@@ -159,7 +159,10 @@ async function cmdEmulator(args: string[]): Promise<ExitCode> {
     'tls-key': { type: 'string' },
     semantics: { type: 'string' },
     dump: { type: 'string' },
+    'latency-ms': { type: 'string' },
   });
+  const latencyMs = values['latency-ms'] === undefined ? undefined : Number(values['latency-ms']);
+  if (latencyMs !== undefined && (!Number.isInteger(latencyMs) || latencyMs < 0)) usage('--latency-ms expects a whole number of milliseconds');
   const port = values.port ? Number(values.port) : 8443;
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port expects 0..65535');
   if (values.semantics && values.semantics !== 'replace' && values.semantics !== 'add') usage('--semantics is replace or add');
@@ -173,6 +176,7 @@ async function cmdEmulator(args: string[]): Promise<ExitCode> {
       ...(values['tls-cert'] ? { tlsCert: values['tls-cert'], tlsKey: values['tls-key']! } : {}),
       ...(values.semantics ? { semantics: values.semantics as 'replace' | 'add' } : {}),
       ...(values.dump ? { dumpOnExit: values.dump } : {}),
+      ...(latencyMs !== undefined ? { faults: { latencyMs } } : {}),
     },
     logger(values),
   );

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { pleskAuthFromEnv, pleskUrl, type Pipeline } from './config.js';
 import { TiError, errorMessage } from './errors.js';
@@ -186,7 +187,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
       if (!api) throw new TiError('TI_INTERNAL', 'no Plesk client for a live run');
       const liveApi = api;
       const activeLedger = ledger!;
-      await Promise.all(packets.map((nodes) => sendPacket(nodes, liveApi, activeLedger, slice, mode === 'additive', p, report, log)));
+      // Packets are built when their turn comes (not all up front): twice the client's in-flight limit keeps
+      // the next packet ready while the others travel, and memory holds a few packets, not the whole run.
+      const feed = new PQueue({ concurrency: p.target.concurrency * 2 });
+      await feed.addAll(packets.map((nodes) => () => sendPacket(nodes, liveApi, activeLedger, slice, mode === 'additive', p, report, log)));
     }
   } catch (err) {
     if (err instanceof TiError) report.error = { code: err.code, message: err.message };

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TiError, errorMessage } from '../../errors.js';
+import type { Faults } from './faults.js';
 import { startEmulator, type Emulator } from './server.js';
 
 export interface RunEmulatorArgs {
@@ -17,6 +18,8 @@ export interface RunEmulatorArgs {
   semantics?: 'replace' | 'add';
   /** Write the final state here (fixture format) on SIGINT/SIGTERM. */
   dumpOnExit?: string;
+  /** Faults to start with (e.g. latency for benches and demos). */
+  faults?: Faults;
 }
 
 function readPem(file: string, what: string): string {
@@ -54,6 +57,7 @@ export async function runEmulator(
     port: args.port ?? 0,
     ...(tls ? { tls } : {}),
     setTrafficSemantics: args.semantics ?? 'replace',
+    ...(args.faults ? { faults: args.faults } : {}),
     log,
   });
   process.stdout.write(`${emulator.url}\n`);
