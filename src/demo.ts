@@ -11,7 +11,7 @@ import { loadPipeline } from './config.js';
 import { daysBetween } from './dates.js';
 import { EXIT, TiError, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
-import { startEmulator } from './plesk/emulator/index.js';
+import { startEmulator, type Emulator } from './plesk/emulator/index.js';
 import { SAMPLE_ACCOUNTS } from './readers/cpanel/samples.js';
 import { startWhmMock } from './readers/cpanel/whm-mock.js';
 import { startOpensrsMock } from './readers/opensrs-mock.js';
@@ -33,11 +33,16 @@ function opensrsDays(seed: number): Record<string, { in_size: number; out_size: 
   return out;
 }
 
-export async function runDemo(opts: { root: string; keepRunning: boolean; log: Logger; out?: NodeJS.WritableStream }): Promise<ExitCode> {
-  const out = opts.out ?? process.stdout;
-  const fixture = path.join(opts.root, 'samples', 'plesk-fixture.json');
-  const pipelinesDir = path.join(opts.root, 'pipelines');
-  const state = mkdtempSync(path.join(os.tmpdir(), 'traffic-import-demo-'));
+export interface DemoServices {
+  emulator: Emulator;
+  /** Environment for runs: every URL and credential pointing at the loopback services. */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/** The Plesk emulator with the sample fixture, and WHM and OpenSRS stand-ins serving the sample data. */
+export async function startDemoServices(root: string): Promise<DemoServices> {
+  const fixture = path.join(root, 'samples', 'plesk-fixture.json');
   const emulator = await startEmulator({ fixture, port: 0 });
   const whm = await startWhmMock({ accounts: SAMPLE_ACCOUNTS, token: WHM_TOKEN });
   const opensrs = await startOpensrsMock({ ...OPENSRS, domains: { 'opensrs-one.com': opensrsDays(1), 'opensrs-two.com': opensrsDays(2) } });
@@ -56,6 +61,17 @@ export async function runDemo(opts: { root: string; keepRunning: boolean; log: L
     OPENSRS_PASSWORD: OPENSRS.password,
     OPENSRS_TOKEN: '',
   };
+  return { emulator, env, close: async () => void (await Promise.all([emulator.close(), whm.close(), opensrs.close()])) };
+}
+
+export async function runDemo(opts: { root: string; keepRunning: boolean; log: Logger; out?: NodeJS.WritableStream }): Promise<ExitCode> {
+  const out = opts.out ?? process.stdout;
+  const fixture = path.join(opts.root, 'samples', 'plesk-fixture.json');
+  const pipelinesDir = path.join(opts.root, 'pipelines');
+  const state = mkdtempSync(path.join(os.tmpdir(), 'traffic-import-demo-'));
+  const services = await startDemoServices(opts.root);
+  const { emulator, env } = services;
+  const fx = { login: env.PLESK_LOGIN };
   let worst: ExitCode = EXIT.OK;
   try {
     out.write(`Plesk emulator on ${emulator.url} (fixture ${path.relative(process.cwd(), fixture)}); days ${DEMO_WINDOW.from}..${DEMO_WINDOW.to}\n\n`);
@@ -81,7 +97,7 @@ export async function runDemo(opts: { root: string; keepRunning: boolean; log: L
       worst = EXIT.FATAL;
     } else throw err;
   } finally {
-    await Promise.all([emulator.close(), whm.close(), opensrs.close()]);
+    await services.close();
     rmSync(state, { recursive: true, force: true });
   }
   out.write(`\ndemo exit code ${worst}\n`);
