@@ -195,3 +195,38 @@ describe('additive', () => {
     expect(emulator.traffic(1, '2026-11-01')!.smtp_in).toBe(1111n);
   });
 });
+
+describe('open intents of a killed run', () => {
+  it('settles them by what Plesk holds: applied ones are not sent again, unapplied ones are', async () => {
+    emulator = await startEmulator({ fixture: fixture([
+      { domId: 1, date: '2026-11-01', smtp_in: '100', smtp_out: '0', pop3_imap_in: '0', pop3_imap_out: '0' },
+      { domId: 2, date: '2026-11-01', smtp_in: '200', smtp_out: '0', pop3_imap_in: '0', pop3_imap_out: '0' },
+    ]), port: 0 });
+    const { run, pipeline } = setup('date,domain,smtp_in\n2026-11-01,example.com,5\n2026-11-01,example.net,7\n', { reconcile: { mode: 'additive', slice: 'hour-07' } });
+    // A run was killed after writing its intents; Plesk applied example.com's packet, not example.net's.
+    const { Ledger } = await import('../../src/ledger.js');
+    const ledger = await Ledger.open(pipeline.statePath, pipeline.file);
+    await ledger.acquireLock();
+    const mail = (n: bigint) => ({ smtp_in: n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n });
+    ledger.writeIntents([
+      { slice: 'hour-07', operator: 'webspace', domId: 1, date: '2026-11-01', before: mail(100n), after: mail(105n) },
+      { slice: 'hour-07', operator: 'webspace', domId: 2, date: '2026-11-01', before: mail(200n), after: mail(207n) },
+    ]);
+    await ledger.releaseLock();
+    await ledger.close();
+    const { buildSetTrafficPacket } = await import('../../src/plesk/packet.js');
+    const { request } = await import('undici');
+    const res = await request(`${emulator.url}/enterprise/control/agent.php`, {
+      method: 'POST', headers: { 'content-type': 'text/xml', HTTP_AUTH_LOGIN: 'admin', HTTP_AUTH_PASSWD: 'pw-e2e' },
+      body: buildSetTrafficPacket('webspace', [{ domId: 1, date: '2026-11-01', ...mail(105n) }]),
+    });
+    await res.body.text();
+
+    const r = await run();
+    expect(r.intents).toEqual({ settledApplied: 1, settledNotApplied: 1, settledAmbiguous: 0 });
+    expect(r.nodes).toMatchObject({ alreadyApplied: 1, applied: 1 });
+    expect(emulator.traffic(1, '2026-11-01')!.smtp_in).toBe(105n);
+    expect(emulator.traffic(2, '2026-11-01')!.smtp_in).toBe(207n);
+    expect((await run()).nodes).toMatchObject({ sent: 0, alreadyApplied: 2 });
+  });
+});
