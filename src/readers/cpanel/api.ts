@@ -23,7 +23,7 @@ import type { CpanelApiSource } from '../cpanel.js';
 import { emitAccount, loadAccountMap, mainDomainOf, pickMainDomain, type MainDomain } from './accounts.js';
 import {
   AccountTally, DayMapper, IgnoredCounter, MAX_ACCEPTED_TIMESTAMP, MIN_ACCEPTED_TIMESTAMP,
-  metricOfProtocol, midnightOf, parseBytes, rawText,
+  mailMetricOf, midnightOf, parseBytes, rawText,
 } from './tally.js';
 
 export interface ApiReaderOptions {
@@ -261,15 +261,8 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
             }
             tally.touch(day);
             for (const [protocol, value] of Object.entries(protocols as Record<string, unknown>)) {
-              const metric = metricOfProtocol(protocol);
-              if (metric === undefined) {
-                ignored.add(`cpanel: rows of unknown protocol "${protocol}"`);
-                continue;
-              }
-              if (metric === 'ignore') {
-                ignored.add(`cpanel: ${protocol} rows (not mail)`);
-                continue;
-              }
+              const metric = mailMetricOf(protocol, ignored);
+              if (metric === undefined) continue;
               const parsed = parseBytes(value);
               if (!parsed.ok) {
                 ctx.reject({ file: user, line: 0, column: `${column}.${protocol}`, code: parsed.code, reason: `account ${user}, ${protocol} on ${day}: ${parsed.reason}`, raw: rawText(value) });

@@ -21,7 +21,7 @@ import type { Rejection, Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
 import type { CpanelBackupSource } from '../cpanel.js';
 import { cpuserTextDomain, emitAccount, loadAccountMap, pickMainDomain } from './accounts.js';
-import { AccountTally, DayMapper, IgnoredCounter, metricOfProtocol, parseBytes, rawText, unixSecondsOf } from './tally.js';
+import { AccountTally, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf } from './tally.js';
 
 const MANIFEST = 'bandwidth_db.json';
 const DATA = 'bandwidth_db_data.json';
@@ -137,15 +137,8 @@ class DumpState {
       bad('protocol', 'R_PARSE', `protocol ${rawText(r.protocol)} is not a string`, r.protocol);
       return;
     }
-    const metric = metricOfProtocol(r.protocol);
-    if (metric === undefined) {
-      this.ignored.add(`cpanel: rows of unknown protocol "${r.protocol}"`);
-      return;
-    }
-    if (metric === 'ignore') {
-      this.ignored.add(`cpanel: ${r.protocol} rows (not mail)`);
-      return;
-    }
+    const metric = mailMetricOf(r.protocol, this.ignored);
+    if (metric === undefined) return;
     const domainId = typeof r.domain_id === 'string' && /^\d+$/.test(r.domain_id) ? Number(r.domain_id) : r.domain_id;
     if (typeof domainId !== 'number' || !Number.isInteger(domainId)) {
       bad('domain_id', 'R_PARSE', `domain_id ${rawText(r.domain_id)} is not an integer`, r.domain_id);

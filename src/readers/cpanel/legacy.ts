@@ -27,7 +27,7 @@ import { isValidDate } from '../../dates.js';
 import type { Reader, ReaderContext } from '../types.js';
 import type { CpanelLegacySource } from '../cpanel.js';
 import { emitAccount, loadAccountMap, pickMainDomain, readCpuserDomain } from './accounts.js';
-import { AccountTally, IgnoredCounter, metricOfProtocol, parseBytes, type ParsedBytes } from './tally.js';
+import { AccountTally, IgnoredCounter, mailMetricOf, parseBytes, type ParsedBytes } from './tally.js';
 
 /** Bytes as the legacy importer accepts them: digits, '.', e/E (Convert.pm). */
 const LEGACY_BYTES_RE = /^[0-9eE.]+$/;
@@ -130,15 +130,8 @@ export function createLegacyReader(cfg: CpanelLegacySource): Reader {
         return;
       }
       tally.touch(day, line);
-      const metric = metricOfProtocol(protocol);
-      if (metric === undefined) {
-        ignored.add(`cpanel: rows of unknown protocol "${protocol}"`);
-        return;
-      }
-      if (metric === 'ignore') {
-        ignored.add(`cpanel: ${protocol} rows (not mail)`);
-        return;
-      }
+      const metric = mailMetricOf(protocol, ignored);
+      if (metric === undefined) return;
       let parsed: ParsedBytes;
       if (LEGACY_BYTES_RE.test(bytes)) parsed = parseBytes(bytes);
       else if (/^-[0-9eE.]+$/.test(bytes)) parsed = { ok: false, code: 'R_NEGATIVE', reason: `byte value "${bytes}" is negative` };

@@ -16,7 +16,7 @@ import type { Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
 import type { CpanelSqliteSource } from '../cpanel.js';
 import { emitAccount, loadAccountMap, pickMainDomain, readCpuserDomain } from './accounts.js';
-import { AccountTally, DayMapper, IgnoredCounter, metricOfProtocol, parseBytes, rawText, unixSecondsOf } from './tally.js';
+import { AccountTally, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf } from './tally.js';
 
 /** cPanel's current schema ($SCHEMA_VERSION, CP:Cpanel/BandwidthDB/Constants.pm). */
 export const BANDWIDTH_SCHEMA_VERSION = 3;
@@ -128,15 +128,8 @@ export function createSqliteReader(cfg: CpanelSqliteSource, opts: SqliteReaderOp
         if (cfg.interval === 'daily' && !mapper.isMidnight(unixtime)) offMidnight++;
         tally.touch(day);
         const protocol = typeof row.protocol === 'string' ? row.protocol : rawText(row.protocol);
-        const metric = metricOfProtocol(protocol);
-        if (metric === undefined) {
-          local.add(`cpanel: rows of unknown protocol "${protocol}"`);
-          continue;
-        }
-        if (metric === 'ignore') {
-          local.add(`cpanel: ${protocol} rows (not mail)`);
-          continue;
-        }
+        const metric = mailMetricOf(protocol, local);
+        if (metric === undefined) continue;
         if (!unknownIds.has(Number(row.domain_id))) {
           // Mail is recorded under UNKNOWN only (§1.1, §9): a mail row under a named domain is not ours to guess.
           local.add('cpanel: mail rows under a named domain (mail is read from UNKNOWN only)');

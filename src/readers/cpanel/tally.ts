@@ -101,6 +101,15 @@ export function metricOfProtocol(protocol: string): CpanelMetric | 'ignore' | un
   }
 }
 
+/** The Plesk metric of a cPanel protocol; a non-mail or unknown protocol is counted as ignored (never guessed). */
+export function mailMetricOf(protocol: string, ignored: IgnoredCounter): CpanelMetric | undefined {
+  const metric = metricOfProtocol(protocol);
+  if (metric === undefined) ignored.add(`cpanel: rows of unknown protocol "${protocol}"`);
+  else if (metric === 'ignore') ignored.add(`cpanel: ${protocol} rows (not mail)`);
+  else return metric;
+  return undefined;
+}
+
 interface DayBucket {
   smtp_out: bigint;
   pop3_imap_out: bigint;
