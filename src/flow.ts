@@ -190,7 +190,24 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
       // Packets are built when their turn comes (not all up front): twice the client's in-flight limit keeps
       // the next packet ready while the others travel, and memory holds a few packets, not the whole run.
       const feed = new PQueue({ concurrency: p.target.concurrency * 2 });
-      await feed.addAll(packets.map((nodes) => () => sendPacket(nodes, liveApi, activeLedger, slice, mode === 'additive', p, report, log)));
+      // A fatal error (credentials revoked mid-run, a packet Plesk calls malformed) stops the run: packets not
+      // yet started are dropped; those in flight finish and are committed or left as intents.
+      let fatal: unknown;
+      await feed
+        .addAll(packets.map((nodes) => async () => {
+          if (fatal !== undefined) return;
+          try {
+            await sendPacket(nodes, liveApi, activeLedger, slice, mode === 'additive', p, report, log);
+          } catch (err) {
+            fatal ??= err;
+            throw err;
+          }
+        }))
+        .catch(async (err: unknown) => {
+          feed.clear();
+          await feed.onIdle();
+          throw err;
+        });
     }
   } catch (err) {
     if (err instanceof TiError) report.error = { code: err.code, message: err.message };

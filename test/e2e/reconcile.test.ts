@@ -230,3 +230,34 @@ describe('open intents of a killed run', () => {
     expect((await run()).nodes).toMatchObject({ sent: 0, alreadyApplied: 2 });
   });
 });
+
+describe('a fatal answer in the middle of sending', () => {
+  it('stops the run with exit 2 and starts no further packet', async () => {
+    emulator = await startEmulator({ fixture: fixture(), port: 0 });
+    const { pipeline } = setup('date,domain,smtp_in\n2026-11-01,example.com,1\n2026-11-02,example.com,2\n2026-11-03,example.com,3\n2026-11-04,example.com,4\n', { target: { batchSize: 1, concurrency: 1 } });
+    const client = new PleskClient({ url: emulator.url, auth: { login: 'admin', password: 'pw-e2e' }, concurrency: 1,
+      timeouts: { connectMs: 5000, headersMs: 5000, bodyMs: 5000 }, retry: { attempts: 3, minDelayMs: 1, maxDelayMs: 5 } }, silentLogger());
+    let sent = 0;
+    const api: PleskApi = {
+      resolveNames: (...a) => client.resolveNames(...a),
+      getTraffic: (...a) => client.getTraffic(...a),
+      // The password is changed on the panel once the first packet is answered.
+      setTraffic: async (...a) => {
+        sent++;
+        const out = await client.setTraffic(...a);
+        emulator!.state.auth.password = 'rotated';
+        return out;
+      },
+      close: () => client.close(),
+    };
+    const r = await runPipeline({ pipeline, dryRun: false, env: AUTH, log: silentLogger(), api });
+    await client.close();
+    expect(r.exitCode).toBe(2);
+    expect(r.error?.code).toBe('TI_PLESK_AUTH');
+    expect(r.nodes.applied).toBeGreaterThanOrEqual(1);
+    expect(emulator.traffic(1, '2026-11-01')!.smtp_in).toBe(1n);
+    // The feed runs 2 packets at a time: after the refusal no new packet starts, so the fourth never goes.
+    expect(sent).toBeLessThanOrEqual(3);
+    expect(emulator.traffic(1, '2026-11-04')).toBeUndefined();
+  });
+});
