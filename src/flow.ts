@@ -391,7 +391,7 @@ function writeDryRun(packets: PlannedNode[][], nodes: PlannedNode[], p: Pipeline
 const TABLE_ROWS = 200;
 
 function diffTable(nodes: PlannedNode[]): string {
-  if (nodes.length === 0) return 'No changes: every record equals what Plesk holds.\n';
+  if (nodes.length === 0) return 'No nodes to send.\n';
   const head = ['operator', 'dom_id', 'date', ...METRICS];
   const rows = nodes.slice(0, TABLE_ROWS).map((n) => [
     n.operator, String(n.domId), n.date,

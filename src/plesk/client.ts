@@ -180,6 +180,10 @@ export class PleskClient implements PleskApi {
     if (ex.ok) {
       const results = ex.value.map((r): NodeResult => (r.errtext === undefined ? r : { ...r, errtext: this.#scrub(r.errtext) }));
       const errors = results.filter((r) => r.status === 'error').length;
+      const foreign = results.findIndex((r, i) => r.id !== undefined && r.id !== nodes[i]!.domId);
+      if (foreign >= 0) {
+        this.#log.warn({ what, dom_id: nodes[foreign]!.domId, id: results[foreign]!.id }, 'set_traffic result id differs from its dom_id: matched by position');
+      }
       this.#log.debug({ what, attempts: ex.attempts, ok: results.length - errors, errors }, 'set_traffic answered');
       return { kind: 'applied', results, attempts: ex.attempts };
     }

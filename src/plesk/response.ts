@@ -143,24 +143,34 @@ function withPacket<T>(xml: string, operator: string, fn: (op: XmlElement) => T)
 
 /**
  * `set_traffic` results matched to `nodes` by position (they carry no filter-id; plesk-api-notes.md §3.4).
- * The count must match, and a result's `<id>`, when present, must be the node's dom_id: otherwise the answer
- * cannot be attributed and the whole packet is a PleskResponseError.
+ * The count must match. A result's `<id>` is cross-checked with its node's dom_id: when the ids that differ are
+ * all dom_ids of this packet, the answer is in another order and cannot be attributed (PleskResponseError).
+ * An id unrelated to the packet is kept by position: seed 000's own sample answers id 19 for dom_id 1134, so
+ * the id is not reliably the dom_id (the client logs it).
  */
 export function parseSetTrafficResponse(xml: string, operator: Operator, nodes: readonly SetTrafficNode[]): Parsed<NodeResult[]> {
   return withPacket(xml, operator, (op) => {
     const results = operationResults(op, 'set_traffic');
     if (results.length !== nodes.length) fail(`${results.length} set_traffic results for ${nodes.length} nodes`);
-    return results.map((el, i): NodeResult => {
+    const requested = new Set(nodes.map((n) => n.domId));
+    const misplaced: string[] = [];
+    let unrelated = 0;
+    const out = results.map((el, i): NodeResult => {
       const node = nodes[i]!;
       const where = `set_traffic result ${i + 1} (dom_id ${node.domId}, ${node.date})`;
       const r = parseResultBase(el, where);
-      if (r.id !== undefined && r.id !== node.domId) fail(`${where}: answers for id ${r.id}`);
-      const out: NodeResult = { status: r.status };
-      if (r.errcode !== undefined) out.errcode = r.errcode;
-      if (r.errtext !== undefined) out.errtext = r.errtext;
-      if (r.id !== undefined) out.id = r.id;
-      return out;
+      if (r.id !== undefined && r.id !== node.domId) {
+        if (requested.has(r.id)) misplaced.push(`${where}: answers for id ${r.id}`);
+        else unrelated++;
+      }
+      const res: NodeResult = { status: r.status };
+      if (r.errcode !== undefined) res.errcode = r.errcode;
+      if (r.errtext !== undefined) res.errtext = r.errtext;
+      if (r.id !== undefined) res.id = r.id;
+      return res;
     });
+    if (misplaced.length > 0 && unrelated === 0) fail(`results out of order: ${misplaced.slice(0, 3).join('; ')}`);
+    return out;
   });
 }
 

@@ -18,11 +18,16 @@ describe('seed responses', () => {
     expect(ok(parseSetTrafficResponse(response, 'webspace', [node(1234)]))).toEqual([{ status: 'ok', id: 1234 }]);
   });
 
-  it('seed 000: site set_traffic ok; its id (19) differs from the sample request dom_id (1134)', () => {
+  it('seed 000: site set_traffic ok against its own request, although its id (19) is not the dom_id (1134)', () => {
     const response = seedPackets('seed-000-site-set-traffic.txt')[1]!;
-    expect(ok(parseSetTrafficResponse(response, 'site', [node(19)]))).toEqual([{ status: 'ok', id: 19 }]);
-    // Matched to the sample's own request, the id does not cross-check: never attributed by guess.
-    expect(() => parseSetTrafficResponse(response, 'site', [node(1134)])).toThrow(/answers for id 19/);
+    expect(ok(parseSetTrafficResponse(response, 'site', [node(1134)]))).toEqual([{ status: 'ok', id: 19 }]);
+  });
+
+  it('refuses results whose ids show another order than the request', () => {
+    const body = '<packet><webspace><set_traffic><result><status>ok</status><id>2</id></result></set_traffic>' +
+      '<set_traffic><result><status>ok</status><id>1</id></result></set_traffic></webspace></packet>';
+    expect(() => parseSetTrafficResponse(body, 'webspace', [node(1), node(2)])).toThrow(/out of order: .*answers for id 2/);
+    expect(ok(parseSetTrafficResponse(body, 'webspace', [node(2), node(1)]))).toEqual([{ status: 'ok', id: 2 }, { status: 'ok', id: 1 }]);
   });
 
   it('seed 004: service-plan get with limits (the page elides parts with "...")', () => {
