@@ -33,6 +33,10 @@ function opensrsDays(seed: number): Record<string, { in_size: number; out_size: 
   return out;
 }
 
+function demoFixture(root: string): string {
+  return path.join(root, 'samples', 'plesk-fixture.json');
+}
+
 export interface DemoServices {
   emulator: Emulator;
   /** Environment for runs: every URL and credential pointing at the loopback services. */
@@ -42,8 +46,7 @@ export interface DemoServices {
 
 /** The Plesk emulator with the sample fixture, and WHM and OpenSRS stand-ins serving the sample data. */
 export async function startDemoServices(root: string): Promise<DemoServices> {
-  const fixture = path.join(root, 'samples', 'plesk-fixture.json');
-  const emulator = await startEmulator({ fixture, port: 0 });
+  const emulator = await startEmulator({ fixture: demoFixture(root), port: 0 });
   const whm = await startWhmMock({ accounts: SAMPLE_ACCOUNTS, token: WHM_TOKEN });
   const opensrs = await startOpensrsMock({ ...OPENSRS, domains: { 'opensrs-one.com': opensrsDays(1), 'opensrs-two.com': opensrsDays(2) } });
   const fx = emulator.dump().auth;
@@ -66,12 +69,11 @@ export async function startDemoServices(root: string): Promise<DemoServices> {
 
 export async function runDemo(opts: { root: string; keepRunning: boolean; log: Logger; out?: NodeJS.WritableStream }): Promise<ExitCode> {
   const out = opts.out ?? process.stdout;
-  const fixture = path.join(opts.root, 'samples', 'plesk-fixture.json');
+  const fixture = demoFixture(opts.root);
   const pipelinesDir = path.join(opts.root, 'pipelines');
   const state = mkdtempSync(path.join(os.tmpdir(), 'traffic-import-demo-'));
   const services = await startDemoServices(opts.root);
   const { emulator, env } = services;
-  const fx = { login: env.PLESK_LOGIN };
   let worst: ExitCode = EXIT.OK;
   try {
     out.write(`Plesk emulator on ${emulator.url} (fixture ${path.relative(process.cwd(), fixture)}); days ${DEMO_WINDOW.from}..${DEMO_WINDOW.to}\n\n`);
@@ -85,7 +87,7 @@ export async function runDemo(opts: { root: string; keepRunning: boolean; log: L
     }
     out.write(holdings(emulator.dump()));
     if (opts.keepRunning) {
-      out.write(`\nThe emulator keeps running on ${emulator.url} (login ${fx.login}; see the fixture for the password). Ctrl-C stops it.\n`);
+      out.write(`\nThe emulator keeps running on ${emulator.url} (login ${env.PLESK_LOGIN}; see the fixture for the password). Ctrl-C stops it.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

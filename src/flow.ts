@@ -17,7 +17,7 @@ import { buildSetTrafficPacket } from './plesk/packet.js';
 import type { PleskApi } from './plesk/types.js';
 import { createReader } from './readers/index.js';
 import type { ReaderContext } from './readers/types.js';
-import { mailOf, reconcile, recordedRange, sameMail, type PlannedNode, type ResolvedRecord } from './reconcile.js';
+import { mailOf, reconcile, recordedRange, sameMail, type Mail, type PlannedNode, type ResolvedRecord } from './reconcile.js';
 import { RejectSink } from './rejects.js';
 import { emptyReport, finishReport, writeReport, type RunReport } from './report.js';
 import { loadIdMap, resolveTargets } from './resolve.js';
@@ -315,10 +315,9 @@ async function sendPacket(
     // The packet may or may not have been applied: re-read what Plesk holds and decide node by node.
     report.requests.packetsUncertain++;
     log.warn({ error: outcome.error, nodes: nodes.length }, 'no usable answer for a packet: re-reading what Plesk holds');
-    const now = await api.getTraffic(op, [...new Set(nodes.map((n) => n.domId))], nodes.reduce((a, n) => (n.date < a ? n.date : a), nodes[0]!.date), nodes.reduce((a, n) => (n.date > a ? n.date : a), nodes[0]!.date));
+    const held = await heldNow(api, op, nodes);
     nodes.forEach((n, i) => {
-      const held = mailOf(now.get(n.domId)?.get(n.date));
-      if (sameMail(held, n.after)) ok.push(i);
+      if (sameMail(held(n), n.after)) ok.push(i);
       else fail(i, `not applied (${outcome.error})`);
     });
   }
@@ -328,6 +327,18 @@ async function sendPacket(
     ledger.commit(ok.map((i) => intents[i]!));
     ledger.abort(bad.map((i) => intents[i]!));
   }
+}
+
+/** What Plesk holds now for these (dom_id, day) nodes: one get_traffic over their ids and date span. */
+async function heldNow(api: PleskApi, op: Operator, items: readonly { domId: number; date: string }[]): Promise<(item: { domId: number; date: string }) => Mail> {
+  let since = items[0]!.date;
+  let to = since;
+  for (const i of items) {
+    if (i.date < since) since = i.date;
+    if (i.date > to) to = i.date;
+  }
+  const now = await api.getTraffic(op, [...new Set(items.map((i) => i.domId))], since, to);
+  return (item) => mailOf(now.get(item.domId)?.get(item.date));
 }
 
 /**
@@ -341,17 +352,15 @@ async function settleOpenIntents(ledger: Ledger, api: PleskApi, log: Logger): Pr
   if (open.length === 0) return out;
   log.warn({ intents: open.length }, 'settling open intents of an interrupted run');
   for (const [op, list] of byOperator(open)) {
-    const since = list.reduce((a, i) => (i.date < a ? i.date : a), list[0]!.date);
-    const to = list.reduce((a, i) => (i.date > a ? i.date : a), list[0]!.date);
-    const now = await api.getTraffic(op, [...new Set(list.map((i) => i.domId))], since, to);
+    const held = await heldNow(api, op, list);
     const applied: Intent[] = [];
     const notApplied: Intent[] = [];
     for (const i of list) {
-      const held = mailOf(now.get(i.domId)?.get(i.date));
-      if (sameMail(held, i.after)) {
+      const now = held(i);
+      if (sameMail(now, i.after)) {
         applied.push(i);
         out.settledApplied++;
-      } else if (sameMail(held, i.before)) notApplied.push(i);
+      } else if (sameMail(now, i.before)) notApplied.push(i);
       else {
         out.settledAmbiguous++;
         applied.push(i);
