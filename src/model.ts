@@ -74,10 +74,6 @@ export function canonicalDomain(raw: string): string {
   return domainToASCII(name);
 }
 
-export function targetKey(t: Target): string {
-  return t.domId !== undefined ? `#${t.domId}` : t.domain ?? '';
-}
-
 export function targetLabel(t: Target): string {
   return t.domId !== undefined ? `dom_id ${t.domId}` : t.domain ?? '';
 }

@@ -55,12 +55,6 @@ export interface PleskClientOptions {
   random?: () => number;
 }
 
-/** Result of resolving names: canonical ASCII name → id, per operator. Unknown names are absent. */
-export interface Resolution {
-  id: number;
-  operator: Operator;
-}
-
 /**
  * A per-object error in a `get`/`get_traffic` answer (other than 1013 "not found"): one subscription's
  * problem, not the run's. When a handler is given, the object is left out of the answer and reported here;
