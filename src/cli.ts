@@ -129,7 +129,7 @@ async function cmdValidate(args: string[]): Promise<ExitCode> {
 
 async function cmdRuns(args: string[]): Promise<ExitCode> {
   const { values } = parse(args, { state: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
-  const { listRunsInDir } = await import('./ledger.js');
+  const { listRunsInDir } = await import('./ledger/index.js');
   const limit = values.limit ? Number(values.limit) : 20;
   if (!Number.isInteger(limit) || limit < 1) usage('--limit expects a positive whole number');
   const runs = listRunsInDir(path.resolve(values.state ?? './state/'), limit);
@@ -167,7 +167,7 @@ async function cmdEmulator(args: string[]): Promise<ExitCode> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port expects 0..65535');
   if (values.semantics && values.semantics !== 'replace' && values.semantics !== 'add') usage('--semantics is replace or add');
   if (!!values['tls-cert'] !== !!values['tls-key']) usage('--tls-cert and --tls-key go together');
-  const { runEmulator } = await import('./plesk/emulator/index.js');
+  const { runEmulator } = await import('./stand-ins/plesk/index.js');
   await runEmulator(
     {
       fixture: values.fixture ?? path.join(packageRoot(), 'samples', 'plesk-fixture.json'),

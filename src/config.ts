@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { TiError } from './errors.js';
-import { ledgerConfigSchema } from './ledger.js';
+import { ledgerConfigSchema } from './ledger/index.js';
 import { READERS, type SourceConfig, type SourceType } from './readers/index.js';
 import type { PleskAuth } from './plesk/types.js';
 

@@ -11,10 +11,10 @@ import { loadPipeline } from './config.js';
 import { daysBetween } from './dates.js';
 import { EXIT, TiError, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
-import { startEmulator, type Emulator } from './plesk/emulator/index.js';
-import { SAMPLE_ACCOUNTS } from './readers/cpanel/samples.js';
-import { startWhmMock } from './readers/cpanel/whm-mock.js';
-import { startOpensrsMock } from './readers/opensrs-mock.js';
+import { startEmulator, type Emulator } from './stand-ins/plesk/index.js';
+import { SAMPLE_ACCOUNTS } from './stand-ins/cpanel-samples/samples.js';
+import { startWhmMock } from './stand-ins/whm/server.js';
+import { startOpensrsMock } from './stand-ins/opensrs/server.js';
 import { summaryText } from './report.js';
 import { TRAFFIC_FIELDS } from './model.js';
 

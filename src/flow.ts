@@ -9,7 +9,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { pleskAuthFromEnv, pleskUrl, type Pipeline } from './config.js';
 import { TiError, errorMessage } from './errors.js';
-import { Ledger, type Intent } from './ledger.js';
+import { Ledger, type Intent } from './ledger/index.js';
 import { METRICS, targetLabel, type FullTraffic, type Operator } from './model.js';
 import { Normalizer } from './normalize.js';
 import { PleskClient } from './plesk/client.js';

@@ -1,6 +1,6 @@
 // The journal file: one JSON record per line, appended and fsynced. This module knows the record shapes,
 // how to read lines back with their byte offsets (to cut a torn tail), and how to fold records into state.
-// Why a journal rather than SQLite: see the comment at the top of src/ledger.ts.
+// Why a journal rather than SQLite: see the comment at the top of src/ledger/index.ts.
 
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// The Ledger: one pipeline's journal + lock. See src/ledger.ts for the design and why a journal.
+// The Ledger: one pipeline's journal + lock. See src/ledger/index.ts for the design and why a journal.
 
 import fs from 'node:fs';
 import os from 'node:os';

@@ -11,17 +11,16 @@
 // ends on, and counts a CRLF *inside a quoted field* (or ending a line of an LF file) as two lines; the reader
 // corrects both from the line breaks inside the record's fields (see `rowLine`).
 
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { Parser, type CsvError } from 'csv-parse';
 import { z } from 'zod';
 import { dayOf, isValidDate, isValidTimeZone } from '../dates.js';
 import { TiError, errorMessage, type RejectCode } from '../errors.js';
 import { METRICS, XS_INT_MAX, canonicalDomain, type Metric, type Metrics, type SourceRecord, type Target } from '../model.js';
 import { UNIT_NAMES, parseAmount, unitOf, type Unit } from '../units.js';
+import { STDIN_NAME, openInput, type InputFile } from '../input/files.js';
 import type { Reader, ReaderContext } from './types.js';
 
 // ───────────────────────────── config ─────────────────────────────
@@ -325,7 +324,7 @@ class CsvRun {
     private readonly headerOnly: boolean,
     private readonly maxRecordBytes: number,
   ) {
-    this.file = cfg.path === '-' ? '<stdin>' : cfg.path;
+    this.file = cfg.path === '-' ? STDIN_NAME : cfg.path;
     this.wide = cfg.layout === 'wide';
     this.unit = cfg.unit;
     const zone = cfg.timezone;
@@ -401,8 +400,7 @@ class CsvRun {
     });
     const opts = this.ctx.signal ? { signal: this.ctx.signal } : {};
     try {
-      if (this.cfg.path.toLowerCase().endsWith('.gz')) await pipeline(source, createGunzip(), guard, parser, opts);
-      else await pipeline(source, guard, parser, opts);
+      await pipeline(source, guard, parser, opts);
     } catch (err) {
       if (err === STOP) return;
       if (parser.handlerError !== undefined) throw parser.handlerError;
@@ -413,16 +411,9 @@ class CsvRun {
     for (const [protocol, count] of this.ignoredProtocols) this.ctx.ignored(`csv protocol ${protocol}`, count);
   }
 
-  private async openSource(): Promise<NodeJS.ReadableStream | Readable> {
-    if (this.cfg.path === '-') return this.ctx.stdin ?? process.stdin;
-    const abs = path.resolve(this.ctx.baseDir, this.cfg.path);
-    try {
-      // Opened up front so a missing or unreadable file is reported as such, before any parsing.
-      const handle = await open(abs, 'r');
-      return handle.createReadStream();
-    } catch (err) {
-      throw new TiError('TI_SOURCE_UNREADABLE', `${this.file} (${abs}): ${errorMessage(err)}`, { file: this.file }, { cause: err });
-    }
+  private openSource(): Promise<Readable> {
+    const input: InputFile = this.cfg.path === '-' ? { name: STDIN_NAME } : { name: this.cfg.path, path: path.resolve(this.ctx.baseDir, this.cfg.path) };
+    return openInput(input, this.ctx);
   }
 
   // ── per record ──

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { Reader } from './types.js';
 import { csvSourceSchema, createCsvReader } from './csv.js';
-import { cpanelSourceSchema, createCpanelReader } from './cpanel.js';
+import { cpanelSourceSchema, createCpanelReader } from './cpanel/index.js';
 import { opensrsSourceSchema, createOpensrsReader } from './opensrs.js';
 
 export type { Reader, ReaderContext, Rejection } from './types.js';

@@ -5,49 +5,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, runCli } from '../support/cli.js';
+import { seedPackets } from '../support/seeds.js';
 
 /** Packet text without the XML declaration and whitespace between tags. */
 function canon(xml: string): string {
   return xml.replace(/<\?xml[^>]*\?>/, '').replace(/>\s+</g, '><').trim();
 }
 
-const SEED_000_SITE = `<packet version="1.6.3.0">
-<site>
-<set_traffic>
-   <dom_id>1134</dom_id>
-   <date>2005-12-12</date>
-   <smtp_in>514237124628</smtp_in>
-   <smtp_out>6153462547</smtp_out>
-   <pop3_imap_in>49769379</pop3_imap_in>
-   <pop3_imap_out>7236487263</pop3_imap_out>
-</set_traffic>
-</site>
-</packet>`;
-
-const SEED_001_SINGLE = SEED_000_SITE.replace(/site>/g, 'webspace>').replace('1134', '1234');
-
-// Seed 001's multi-node sample, as far as it is valid: its second node's empty <smtp_in/><smtp_out/>
-// are exactly what we never send; with nothing recorded (offline) they are 0.
-const SEED_001_MULTI = `<packet version="1.6.3.0">
-<webspace>
-<set_traffic>
-   <dom_id>1134</dom_id>
-   <date>2005-12-12</date>
-   <smtp_in>127417</smtp_in>
-   <smtp_out>342899</smtp_out>
-   <pop3_imap_in>384769</pop3_imap_in>
-   <pop3_imap_out>37947</pop3_imap_out>
-</set_traffic>
-<set_traffic>
-   <dom_id>1135</dom_id>
-   <date>2005-12-12</date>
-   <smtp_in>0</smtp_in>
-   <smtp_out>0</smtp_out>
-   <pop3_imap_in>7835683295457</pop3_imap_in>
-   <pop3_imap_out>32876583765</pop3_imap_out>
-</set_traffic>
-</webspace>
-</packet>`;
+// The seeds' sample packets (test/fixtures/seeds). Seed 001's multi-node sample, as far as it is valid: its
+// second node's empty <smtp_in/><smtp_out/> are exactly what we never send; with nothing recorded (offline) they are 0.
+const [SEED_000_SITE] = seedPackets('000') as [string];
+const [SEED_001_SINGLE, , SEED_001_MULTI_AS_GIVEN] = seedPackets('001') as [string, string, string];
+const SEED_001_MULTI = SEED_001_MULTI_AS_GIVEN.replace('<smtp_in/>', '<smtp_in>0</smtp_in>').replace('<smtp_out/>', '<smtp_out>0</smtp_out>');
 
 function workdir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'ti-cli-'));

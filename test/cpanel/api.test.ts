@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TiError } from '../../src/errors.js';
 import { addDays, today } from '../../src/dates.js';
-import { cpanelSourceSchema, createCpanelReader, type CpanelApiSource } from '../../src/readers/cpanel.js';
+import { cpanelSourceSchema, createCpanelReader, type CpanelApiSource } from '../../src/readers/cpanel/index.js';
 import { createApiReader, whmBaseUrl } from '../../src/readers/cpanel/api.js';
-import { SAMPLE_ACCOUNTS } from '../../src/readers/cpanel/samples.js';
-import { startWhmMock, whmMockFailText, type WhmMock, type WhmMockOptions } from '../../src/readers/cpanel/whm-mock.js';
+import { SAMPLE_ACCOUNTS } from '../../src/stand-ins/cpanel-samples/samples.js';
+import { startWhmMock, whmMockFailText, type WhmMock, type WhmMockOptions } from '../../src/stand-ins/whm/server.js';
 import { byKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
 import { writeFile } from 'node:fs/promises';
 

@@ -2,9 +2,9 @@ import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { describe, expect, it } from 'vitest';
-import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel.js';
+import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel/index.js';
 import { userFromArchiveName } from '../../src/readers/cpanel/backup.js';
-import { cpuserFileText, samplesOfAccount, SAMPLE_ACCOUNTS, writeBackupDump, writeSampleBandwidthDb } from '../../src/readers/cpanel/samples.js';
+import { cpuserFileText, samplesOfAccount, SAMPLE_ACCOUNTS, writeBackupDump, writeSampleBandwidthDb } from '../../src/stand-ins/cpanel-samples/samples.js';
 import { ALICE_EXPECTED, byKey, makeContext, runReader, SAMPLES, withTempDir } from './helpers.js';
 
 const cfg = (over: Record<string, unknown>) => cpanelSourceSchema.parse({ type: 'cpanel', from: 'backup', ...over });

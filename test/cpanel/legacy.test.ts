@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel.js';
+import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel/index.js';
 import { classifyLegacyFile, legacyDay } from '../../src/readers/cpanel/legacy.js';
-import { cpuserFileText } from '../../src/readers/cpanel/samples.js';
+import { cpuserFileText } from '../../src/stand-ins/cpanel-samples/samples.js';
 import { byKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
 
 const cfg = (over: Record<string, unknown>) => cpanelSourceSchema.parse({ type: 'cpanel', from: 'legacy', ...over });

@@ -3,8 +3,8 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import { describe, expect, it } from 'vitest';
-import { cpanelSourceSchema } from '../../src/readers/cpanel.js';
-import { writeCpanelSamples } from '../../src/readers/cpanel/samples.js';
+import { cpanelSourceSchema } from '../../src/readers/cpanel/index.js';
+import { writeCpanelSamples } from '../../src/stand-ins/cpanel-samples/samples.js';
 import { PIPELINES, SAMPLES, withTempDir } from './helpers.js';
 
 async function files(dir: string): Promise<string[]> {

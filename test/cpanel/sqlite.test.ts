@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { TiError } from '../../src/errors.js';
-import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel.js';
+import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel/index.js';
 import { createSqliteReader } from '../../src/readers/cpanel/sqlite.js';
-import { cpuserFileText, samplesOfAccount, SAMPLE_ACCOUNTS, writeSampleBandwidthDb } from '../../src/readers/cpanel/samples.js';
+import { cpuserFileText, samplesOfAccount, SAMPLE_ACCOUNTS, writeSampleBandwidthDb } from '../../src/stand-ins/cpanel-samples/samples.js';
 import { byKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
 
 const cfg = (over: Record<string, unknown>) => cpanelSourceSchema.parse({ type: 'cpanel', from: 'sqlite', ...over });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/plesk/emulator/index.js';
+import { startEmulator, type Emulator } from '../../src/stand-ins/plesk/index.js';
 import { cleanEnv, runCli, startCli } from '../support/cli.js';
 
 let emulator: Emulator | undefined;

@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/plesk/emulator/index.js';
-import { mulberry32 } from '../../src/plesk/emulator/faults.js';
+import { startEmulator, type Emulator, type EmulatorFixture } from '../../src/stand-ins/plesk/index.js';
+import { mulberry32 } from '../../src/stand-ins/plesk/faults.js';
 import { cleanEnv, runCli, startCli } from '../support/cli.js';
 
 const SUBS = 40;
@@ -16,8 +16,8 @@ const KILLS = 10;
 
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}`;
 
-function fixture(recorded: (i: number, d: number) => bigint | undefined) {
-  const traffic: Array<Record<string, unknown>> = [];
+function fixture(recorded: (i: number, d: number) => bigint | undefined): EmulatorFixture {
+  const traffic: NonNullable<EmulatorFixture['traffic']> = [];
   for (let i = 1; i <= SUBS; i++) {
     for (let d = 1; d <= DAYS; d++) {
       const v = recorded(i, d);

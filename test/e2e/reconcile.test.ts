@@ -8,12 +8,12 @@ import { parsePipeline } from '../../src/config.js';
 import { runPipeline } from '../../src/flow.js';
 import { silentLogger } from '../../src/log.js';
 import { PleskClient } from '../../src/plesk/client.js';
-import { startEmulator, type Emulator } from '../../src/plesk/emulator/index.js';
+import { startEmulator, type Emulator, type EmulatorFixture } from '../../src/stand-ins/plesk/index.js';
 import type { PleskApi } from '../../src/plesk/types.js';
 
 const AUTH = { PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'pw-e2e' };
 
-function fixture(traffic: Array<Record<string, unknown>> = []) {
+function fixture(traffic: NonNullable<EmulatorFixture['traffic']> = []): EmulatorFixture {
   return {
     auth: { login: 'admin', password: 'pw-e2e', secretKeys: ['key-e2e'] },
     subscriptions: [
@@ -204,7 +204,7 @@ describe('open intents of a killed run', () => {
     ]), port: 0 });
     const { run, pipeline } = setup('date,domain,smtp_in\n2026-11-01,example.com,5\n2026-11-01,example.net,7\n', { reconcile: { mode: 'additive', slice: 'hour-07' } });
     // A run was killed after writing its intents; Plesk applied example.com's packet, not example.net's.
-    const { Ledger } = await import('../../src/ledger.js');
+    const { Ledger } = await import('../../src/ledger/index.js');
     const ledger = await Ledger.open(pipeline.statePath, pipeline.file);
     await ledger.acquireLock();
     const mail = (n: bigint) => ({ smtp_in: n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n });

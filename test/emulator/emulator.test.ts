@@ -8,8 +8,8 @@ import path from 'node:path';
 import { Agent, Client, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { runEmulator, startEmulator, type Emulator, type EmulatorFixture } from '../../src/plesk/emulator/index.js';
-import { checkPacket, parseXml, type XmlElement } from '../../src/plesk/schema/index.js';
+import { runEmulator, startEmulator, type Emulator, type EmulatorFixture } from '../../src/stand-ins/plesk/index.js';
+import { checkPacket, parseXml, type XmlElement } from '../../src/stand-ins/plesk/schema/index.js';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../../samples/plesk-fixture.json');
 const AGENT = '/enterprise/control/agent.php';

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorFixture, type Faults } from '../../src/plesk/emulator/index.js';
-import { mulberry32 } from '../../src/plesk/emulator/faults.js';
-import { parseXml, type XmlElement } from '../../src/plesk/schema/index.js';
+import { startEmulator, type Emulator, type EmulatorFixture, type Faults } from '../../src/stand-ins/plesk/index.js';
+import { mulberry32 } from '../../src/stand-ins/plesk/faults.js';
+import { parseXml, type XmlElement } from '../../src/stand-ins/plesk/schema/index.js';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../../samples/plesk-fixture.json');
 const AGENT = '/enterprise/control/agent.php';

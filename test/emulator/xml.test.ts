@@ -2,7 +2,7 @@
 // (declaration, comments, CDATA, references, attributes) must come through intact.
 
 import { describe, expect, it } from 'vitest';
-import { parseXml, XmlError } from '../../src/plesk/schema/index.js';
+import { parseXml, XmlError } from '../../src/stand-ins/plesk/schema/index.js';
 
 function refusal(xml: string): string {
   try {

@@ -1,5 +1,5 @@
 // Shared helpers of the ledger tests: temp dirs, a capturing logger, intents, and child processes that run
-// the real ledger module (the compiled dist/ledger.js, so plain `node` can load it).
+// the real ledger module (the compiled dist/ledger/index.js, so plain `node` can load it).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
-import type { Intent } from '../../src/ledger.js';
+import type { Intent } from '../../src/ledger/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -49,7 +49,7 @@ export async function deadPid(): Promise<number> {
 
 /** The compiled ledger module (dist/, built by `pretest`) that a plain `node` child can import. */
 export async function ledgerBundle(): Promise<string> {
-  const built = path.join(root, 'dist', 'ledger.js');
+  const built = path.join(root, 'dist', 'ledger', 'index.js');
   if (!fs.existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` (npm test does it first)`);
   return built;
 }

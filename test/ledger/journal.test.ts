@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { Ledger, listRunsInDir, pipelineIdOf, type Intent } from '../../src/ledger.js';
+import { Ledger, listRunsInDir, pipelineIdOf, type Intent } from '../../src/ledger/index.js';
 import { TiError } from '../../src/errors.js';
 import { captureLogger, counters, deadPid, intent, removeTempDirs, tempDir } from './helpers.js';
 

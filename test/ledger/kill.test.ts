@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Ledger, listRunsInDir } from '../../src/ledger.js';
+import { Ledger, listRunsInDir } from '../../src/ledger/index.js';
 import { captureLogger, runChild, removeTempDirs, tempDir } from './helpers.js';
 
 const opened: Ledger[] = [];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/ledger.js';
+import { Ledger } from '../../src/ledger/index.js';
 import { procStartOf } from '../../src/ledger/lock.js';
 import { TiError } from '../../src/errors.js';
 import { captureLogger, deadPid, runChild, removeTempDirs, tempDir } from './helpers.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TiError } from '../../src/errors.js';
 import { createOpensrsReader, opensrsSourceSchema } from '../../src/readers/opensrs.js';
-import { startOpensrsMock, type OpensrsMock } from '../../src/readers/opensrs-mock.js';
+import { startOpensrsMock, type OpensrsMock } from '../../src/stand-ins/opensrs/server.js';
 import { PASSWORD, TOKEN, USER, collect, config, rows } from './helpers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

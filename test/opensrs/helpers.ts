@@ -3,7 +3,7 @@
 import { pino, type Logger } from 'pino';
 import type { SourceRecord } from '../../src/model.js';
 import type { ReaderContext, Rejection } from '../../src/readers/types.js';
-import type { OpensrsMockDay } from '../../src/readers/opensrs-mock.js';
+import type { OpensrsMockDay } from '../../src/stand-ins/opensrs/server.js';
 import { opensrsSourceSchema, type OpensrsSourceConfig } from '../../src/readers/opensrs.js';
 import { silentLogger } from '../../src/log.js';
 import { addDays } from '../../src/dates.js';

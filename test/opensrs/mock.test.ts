@@ -3,7 +3,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { renderSummary, startOpensrsMock, type OpensrsMock } from '../../src/readers/opensrs-mock.js';
+import { renderSummary, startOpensrsMock, type OpensrsMock } from '../../src/stand-ins/opensrs/server.js';
 import { PASSWORD, TOKEN, USER } from './helpers.js';
 
 const mocks: OpensrsMock[] = [];

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TiError, EXIT } from '../../src/errors.js';
 import { createOpensrsReader } from '../../src/readers/opensrs.js';
-import { startOpensrsMock, type OpensrsMock, type OpensrsMockOptions } from '../../src/readers/opensrs-mock.js';
+import { startOpensrsMock, type OpensrsMock, type OpensrsMockOptions } from '../../src/stand-ins/opensrs/server.js';
 import { PASSWORD, TOKEN, USER, captureLog, collect, config, days, rows } from './helpers.js';
 
 const mocks: OpensrsMock[] = [];

@@ -1,11 +1,11 @@
-// PleskClient against the Plesk emulator (src/plesk/emulator/, written independently from the server's
+// PleskClient against the Plesk emulator (src/stand-ins/plesk/, written independently from the server's
 // side of the contract and validating every packet against the 1.6.9.1 input schema).
 
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TiError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/plesk/emulator/index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/stand-ins/plesk/index.js';
 import { PleskClient } from '../../src/plesk/client.js';
 import { buildServicePlanGetPacket } from '../../src/plesk/packet.js';
 import { parseServicePlanGetResponse } from '../../src/plesk/response.js';

@@ -1,6 +1,5 @@
 // Test helpers: seed packets, canonical XML trees, a scripted loopback HTTP(S) server, a capturing logger.
 
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,17 +8,7 @@ import { pino, type Logger } from 'pino';
 import { parseXml, type XmlElement } from '../../src/plesk/xml.js';
 import type { PleskClientOptions } from '../../src/plesk/types.js';
 
-const FIXTURES = new URL('./fixtures/', import.meta.url);
-
-export function fixture(name: string): string {
-  return readFileSync(new URL(name, FIXTURES), 'utf8');
-}
-
-/** The sample `<packet version="…">…</packet>` blocks of a seed page, in order (request, response, …); the bare
- * `<packet>` skeletons of its "Request Packet Structure" sections are left out. */
-export function seedPackets(name: string): string[] {
-  return fixture(name).match(/<packet version="[^"]*">[\s\S]*?<\/packet>/g) ?? [];
-}
+export { seedPackets } from '../support/seeds.js';
 
 /** Element tree without inter-element whitespace: name, attributes, and either children or trimmed text. */
 export type Canon = { name: string; attributes: Record<string, string>; children: Canon[] } | { name: string; attributes: Record<string, string>; text: string };

@@ -8,9 +8,9 @@ import type { SetTrafficNode } from '../../src/plesk/types.js';
 import { parseXml } from '../../src/plesk/xml.js';
 import { canonical, canonTree, seedPackets, type Canon } from './client-helpers.js';
 
-const seed000 = seedPackets('seed-000-site-set-traffic.txt');
-const seed001 = seedPackets('seed-001-webspace-set-traffic.txt');
-const seed004 = seedPackets('seed-004-service-plan-get.txt');
+const seed000 = seedPackets('000');
+const seed001 = seedPackets('001');
+const seed004 = seedPackets('004');
 
 describe('seed vectors', () => {
   it('the fixtures hold the seed packets (request, response, …)', () => {

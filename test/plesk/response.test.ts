@@ -14,12 +14,12 @@ function ok<T>(p: { kind: 'system' } | { kind: 'ok'; value: T }): T {
 
 describe('seed responses', () => {
   it('seed 001: webspace set_traffic ok with the id echoed', () => {
-    const response = seedPackets('seed-001-webspace-set-traffic.txt')[1]!;
+    const response = seedPackets('001')[1]!;
     expect(ok(parseSetTrafficResponse(response, 'webspace', [node(1234)]))).toEqual([{ status: 'ok', id: 1234 }]);
   });
 
   it('seed 000: site set_traffic ok against its own request, although its id (19) is not the dom_id (1134)', () => {
-    const response = seedPackets('seed-000-site-set-traffic.txt')[1]!;
+    const response = seedPackets('000')[1]!;
     expect(ok(parseSetTrafficResponse(response, 'site', [node(1134)]))).toEqual([{ status: 'ok', id: 19 }]);
   });
 
@@ -31,7 +31,7 @@ describe('seed responses', () => {
   });
 
   it('seed 004: service-plan get with limits (the page elides parts with "...")', () => {
-    const plans = ok(parseServicePlanGetResponse(seedPackets('seed-004-service-plan-get.txt')[1]!));
+    const plans = ok(parseServicePlanGetResponse(seedPackets('004')[1]!));
     expect(plans).toHaveLength(1);
     expect(plans[0]).toMatchObject({ status: 'ok', id: 11, name: 'base_plan', guid: 'dea4315c-a1da-2ea7-4142-ddc42d0902f9', overuse: 'notify' });
     expect(plans[0]!.externalId).toBeUndefined();

@@ -19,7 +19,7 @@ import { TiError, errorMessage } from '../../errors.js';
 import { addDays, daysBetween, isValidDate, today } from '../../dates.js';
 import type { Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
-import type { CpanelApiSource } from '../cpanel.js';
+import type { CpanelApiSource } from './config.js';
 import { emitAccount, loadAccountMap, mainDomainOf, pickMainDomain, type MainDomain } from './accounts.js';
 import {
   AccountTally, DayMapper, IgnoredCounter, MAX_ACCEPTED_TIMESTAMP, MIN_ACCEPTED_TIMESTAMP,

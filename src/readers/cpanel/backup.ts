@@ -19,7 +19,7 @@ import * as tar from 'tar';
 import { TiError, errorMessage } from '../../errors.js';
 import type { Rejection, Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
-import type { CpanelBackupSource } from '../cpanel.js';
+import type { CpanelBackupSource } from './config.js';
 import { cpuserTextDomain, emitAccount, loadAccountMap, pickMainDomain } from './accounts.js';
 import { AccountTally, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf } from './tally.js';
 

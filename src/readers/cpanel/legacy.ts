@@ -25,7 +25,7 @@ import { once } from 'node:events';
 import { TiError, errorMessage } from '../../errors.js';
 import { isValidDate } from '../../dates.js';
 import type { Reader, ReaderContext } from '../types.js';
-import type { CpanelLegacySource } from '../cpanel.js';
+import type { CpanelLegacySource } from './config.js';
 import { emitAccount, loadAccountMap, pickMainDomain, readCpuserDomain } from './accounts.js';
 import { AccountTally, IgnoredCounter, mailMetricOf, parseBytes, type ParsedBytes } from './tally.js';
 

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { TiError, errorMessage } from '../../errors.js';
 import type { Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
-import type { CpanelSqliteSource } from '../cpanel.js';
+import type { CpanelSqliteSource } from './config.js';
 import { emitAccount, loadAccountMap, pickMainDomain, readCpuserDomain } from './accounts.js';
 import { AccountTally, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf } from './tally.js';
 

@@ -17,8 +17,8 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dayOf, isValidTimeZone } from '../../dates.js';
-import { midnightOf } from './tally.js';
-import type { CpanelSampleAccount, CpanelProtocol } from './samples.js';
+import { midnightOf } from '../../readers/cpanel/tally.js';
+import type { CpanelSampleAccount, CpanelProtocol } from '../cpanel-samples/samples.js';
 
 export type WhmMockAccount = CpanelSampleAccount;
 

@@ -7,7 +7,7 @@
 import { create } from 'xmlbuilder2';
 import type { ExpandObject } from 'xmlbuilder2/lib/interfaces.js';
 import { METRICS, TRAFFIC_FIELDS, XS_LONG_MAX, canonicalDomain, type FullTraffic } from '../../model.js';
-import type { XmlElement } from '../schema/xml.js';
+import type { XmlElement } from './schema/xml.js';
 import { zeroTraffic, type EmulatorState, type Plan, type Site, type Subscription } from './fixture.js';
 
 export type XmlBuilder = ReturnType<typeof create>;

@@ -44,9 +44,9 @@ export {
   Ledger, listRunsInDir, pipelineIdOf, ledgerConfigSchema,
   DEFAULT_COMPACT_AT_BYTES, DEFAULT_KEEP_RUNS,
   type LedgerConfig, type LedgerOptions, type RunStart,
-} from './ledger/ledger.js';
+} from './ledger.js';
 export {
   JOURNAL_VERSION,
   type Intent, type OpenIntent, type NodeRef, type RunInfo, type RunStatus, type MailCounters,
-} from './ledger/journal.js';
-export { DEFAULT_STALE_AFTER_MS, type LockOwner } from './ledger/lock.js';
+} from './journal.js';
+export { DEFAULT_STALE_AFTER_MS, type LockOwner } from './lock.js';

@@ -4,7 +4,7 @@
 // Types the trees name but do not define (domainName, ip_address, objectStatus, …) are restrictions
 // whose facets the trees do not show: they are accepted as strings.
 
-import { isValidDate } from '../../dates.js';
+import { isValidDate } from '../../../dates.js';
 
 export interface SimpleCheck {
   /** Type name as libxml2 prints it in messages. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import { dayjs } from '../../dates.js';
-import { midnightOf } from './tally.js';
+import { midnightOf } from '../../readers/cpanel/tally.js';
 
 export type CpanelProtocol = 'smtp' | 'pop3' | 'imap' | 'http' | 'ftp';
 
