@@ -5,9 +5,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { TiError } from './errors.js';
+import { foldHttpKeys, httpKeys, type HttpDefaults } from './http/index.js';
+import { secretFromEnv } from './secrets.js';
 import { ledgerConfigSchema } from './ledger/index.js';
 import { READERS, type SourceConfig, type SourceType } from './readers/index.js';
 import type { PleskAuth } from './plesk/types.js';
+
+export { secretFromEnv } from './secrets.js';
+
+/** Plesk: a packet of 100 nodes can take a while on a busy panel; retries for transient faults only. */
+export const PLESK_HTTP_DEFAULTS: HttpDefaults = {
+  timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 120_000 },
+  retry: { attempts: 5, minDelayMs: 500, maxDelayMs: 30_000 },
+};
 
 export const targetSchema = z.strictObject({
   type: z.literal('plesk'),
@@ -20,29 +30,13 @@ export const targetSchema = z.strictObject({
   packetsPerSecond: z.number().positive().optional(),
   /** <packet version>: the seeds use 1.6.3.0 (every supported Plesk accepts it); the schema tree is 1.6.9.1. */
   packetVersion: z.string().regex(/^\d+(\.\d+){1,3}$/, 'expected a version such as 1.6.3.0').default('1.6.3.0'),
-  timeouts: z
-    .strictObject({
-      connectMs: z.int().min(1).default(10_000),
-      headersMs: z.int().min(1).default(120_000),
-      bodyMs: z.int().min(1).default(120_000),
-    })
-    .prefault({}),
-  retry: z
-    .strictObject({
-      attempts: z.int().min(1).max(20).default(5),
-      minDelayMs: z.int().min(0).default(500),
-      maxDelayMs: z.int().min(0).default(30_000),
-    })
-    .prefault({}),
-  /** PEM file of the CA that signed the panel's certificate (relative to the pipeline file). */
-  ca: z.string().min(1).optional(),
-  /** Explicit opt-in to skip certificate checks; warned about on every run. */
-  insecureTls: z.boolean().default(false),
+  /** timeouts, retry, ca (PEM file of the CA that signed the panel certificate), insecureTls: src/http. */
+  ...httpKeys,
   /** CSV `domain,dom_id` that wins over lookups (relative to the pipeline file). */
   idMap: z.string().min(1).optional(),
   /** What set_traffic does on this panel: replace the day's values (default) or add to them. */
   setTrafficSemantics: z.enum(['replace', 'add']).default('replace'),
-});
+}).transform((t) => foldHttpKeys(t, PLESK_HTTP_DEFAULTS));
 
 export const reconcileSchema = z.strictObject({
   mode: z.enum(['absolute', 'cumulative', 'additive']).default('absolute'),
@@ -179,21 +173,6 @@ export function loadPipeline(file: string): Pipeline {
     throw new TiError('TI_CONFIG', `${file}: not valid JSON (${(err as Error).message})`);
   }
   return parsePipeline(raw, file);
-}
-
-/** A secret from NAME, or from the file named by NAME_FILE (Docker/Kubernetes secrets); trailing newline dropped. */
-export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const direct = env[name];
-  if (direct !== undefined && direct !== '') return direct;
-  const file = env[`${name}_FILE`];
-  if (file) {
-    try {
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (err) {
-      throw new TiError('TI_SECRET_MISSING', `${name}_FILE names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code})`);
-    }
-  }
-  return undefined;
 }
 
 /** Plesk credentials from the environment, or undefined when none are set. */

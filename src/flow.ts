@@ -3,16 +3,16 @@
 // Each stage lives in its own module; this file only wires them and keeps the run report.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { pleskAuthFromEnv, pleskUrl, type Pipeline } from './config.js';
+import type { Pipeline } from './config.js';
 import { TiError, errorMessage } from './errors.js';
 import { Ledger, type Intent } from './ledger/index.js';
 import { METRICS, targetLabel, type FullTraffic, type Operator } from './model.js';
 import { Normalizer } from './normalize.js';
-import { PleskClient } from './plesk/client.js';
+import { createPleskClient } from './plesk/create.js';
 import { buildSetTrafficPacket } from './plesk/packet.js';
 import type { PleskApi } from './plesk/types.js';
 import { createReader } from './readers/index.js';
@@ -63,33 +63,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
   let locked = false;
   try {
     // ── connect (a dry-run may go without a target: then only dom_id / idMap records resolve) ──
-    const url = pleskUrl(p.target, env);
-    const auth = pleskAuthFromEnv(env);
     if (!api) {
-      if (!opts.dryRun && !url) throw new TiError('TI_CONFIG', 'target.url is not set and PLESK_URL is empty');
-      if (!opts.dryRun && !auth) {
-        throw new TiError('TI_SECRET_MISSING', 'set PLESK_LOGIN and PLESK_PASSWORD, or PLESK_SECRET_KEY (or their *_FILE forms)');
-      }
-      if (url && auth) {
-        if (p.target.insecureTls) log.warn({ url }, 'target.insecureTls is on: the panel certificate is NOT verified');
-        api = new PleskClient(
-          {
-            url,
-            auth,
-            packetVersion: p.target.packetVersion,
-            concurrency: p.target.concurrency,
-            ...(p.target.packetsPerSecond ? { packetsPerSecond: p.target.packetsPerSecond } : {}),
-            timeouts: p.target.timeouts,
-            retry: p.target.retry,
-            ...(p.target.ca ? { ca: readFileSync(path.resolve(p.baseDir, p.target.ca), 'utf8') } : {}),
-            insecureTls: p.target.insecureTls,
-          },
-          log,
-        );
-        ownApi = true;
-      } else {
-        log.info('dry-run without a Plesk target (no URL or credentials): nothing recorded is read; names need target.idMap');
-      }
+      api = await createPleskClient(p, env, log, { required: !opts.dryRun });
+      ownApi = api !== undefined;
+      if (!api) log.info('dry-run without a Plesk target (no URL or credentials): nothing recorded is read; names need target.idMap');
     }
 
     // ── ledger: lock, run record, open intents of a killed run (never written by a dry-run) ──

@@ -4,10 +4,10 @@
 // Run it on a throw-away subscription: it writes to that day and then puts the old values back.
 
 import type { Logger } from 'pino';
-import { pleskAuthFromEnv, pleskUrl, type Pipeline } from './config.js';
+import type { Pipeline } from './config.js';
 import { EXIT, TiError, type ExitCode } from './errors.js';
 import type { FullTraffic } from './model.js';
-import { PleskClient } from './plesk/client.js';
+import { createPleskClient } from './plesk/create.js';
 import type { PleskApi } from './plesk/types.js';
 import { mailOf, sameMail, type Mail } from './reconcile.js';
 
@@ -65,15 +65,10 @@ export async function probeSemantics(api: PleskApi, operator: 'webspace' | 'site
 
 export async function runProbe(opts: { pipeline: Pipeline; domId: number; date: string; env: NodeJS.ProcessEnv; log: Logger }): Promise<ExitCode> {
   const { pipeline: p } = opts;
-  const url = pleskUrl(p.target, opts.env);
-  const auth = pleskAuthFromEnv(opts.env);
-  if (!url) throw new TiError('TI_CONFIG', 'target.url is not set and PLESK_URL is empty');
-  if (!auth) throw new TiError('TI_SECRET_MISSING', 'set PLESK_LOGIN and PLESK_PASSWORD, or PLESK_SECRET_KEY');
   const operator = p.target.operator === 'site' ? 'site' : 'webspace';
-  const api = new PleskClient(
-    { url, auth, packetVersion: p.target.packetVersion, concurrency: 1, timeouts: p.target.timeouts, retry: p.target.retry, insecureTls: p.target.insecureTls },
-    opts.log,
-  );
+  // One packet at a time: the probe's steps depend on each other.
+  const api = (await createPleskClient(p, opts.env, opts.log, { required: true, concurrency: 1 }))!;
+  const url = api.endpoint;
   try {
     const r = await probeSemantics(api, operator, opts.domId, opts.date);
     const str = (m: Mail) => `smtp_in ${m.smtp_in}, smtp_out ${m.smtp_out}, pop3_imap_in ${m.pop3_imap_in}, pop3_imap_out ${m.pop3_imap_out}`;

@@ -6,7 +6,6 @@
 // caller says the panel replaces values (idempotent); otherwise the outcome is `uncertain` and the caller
 // re-reads. Reads are always safe to resend.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToUnicode } from 'node:url';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
@@ -18,7 +17,8 @@ import {
   parseGetResponse, parseGetTrafficResponse, parseSetTrafficResponse, PleskResponseError,
   type GetResult, type Parsed, type PleskSystemError, type TrafficResult,
 } from './response.js';
-import { backoffDelay, classifyHttpStatus, classifyTransportError, Transport, type Failure } from './transport.js';
+import { retryLoop } from '../http/index.js';
+import { classifyHttpStatus, classifyTransportError, Transport, type Failure } from './transport.js';
 import type { NodeResult, ObjectErrorHandler, PacketOutcome, PleskApi, PleskClientOptions, SetTrafficNode } from './types.js';
 
 /** Names per `<filter>` and filters (get operations) per packet when resolving (plesk-api-notes.md §7: modest packets). */
@@ -110,28 +110,33 @@ export class PleskClient implements PleskApi {
   }
 
   /** One try: the HTTP exchange through the queue, then the parse. Never throws for expected failures. */
-  async #attempt<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number): Promise<{ value: T } | { failure: Failure }> {
+  async #attempt<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> {
     const endpoint = this.endpoint;
-    const run = async (): Promise<{ value: T } | { failure: Failure }> => {
-      if (this.#closed) return { failure: { message: 'client closed', retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' } };
+    const observer = this.#opts.observer;
+    const run = async (): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> => {
+      if (this.#closed) return { ok: false, failure: { message: 'client closed', retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' } };
       this.#log.debug({ endpoint, what, attempt, bytes: Buffer.byteLength(packet) }, 'packet sent');
+      const started = performance.now();
       let answer;
       try {
         answer = await this.#transport.post(packet);
       } catch (err) {
-        return { failure: classifyTransportError(err, endpoint) };
+        const failure = classifyTransportError(err, endpoint);
+        observer?.onAttempt?.({ client: 'plesk', what, durationMs: performance.now() - started, failure: this.#scrub(failure.message) });
+        return { ok: false, failure };
       }
+      observer?.onAttempt?.({ client: 'plesk', what, durationMs: performance.now() - started, status: answer.statusCode });
       if (answer.statusCode < 200 || answer.statusCode > 299) {
-        return { failure: classifyHttpStatus(answer.statusCode, endpoint, answer.retryAfterMs) };
+        return { ok: false, failure: classifyHttpStatus(answer.statusCode, endpoint, answer.retryAfterMs) };
       }
       try {
         const parsed = parse(answer.body);
-        if (parsed.kind === 'system') return { failure: this.#systemFailure(what, parsed.error) };
-        return { value: parsed.value };
+        if (parsed.kind === 'system') return { ok: false, failure: this.#systemFailure(what, parsed.error) };
+        return { ok: true, value: parsed.value };
       } catch (err) {
         if (err instanceof PleskResponseError) {
           // Not a usable answer (a proxy's page, a truncated or garbled packet): Plesk may have run it.
-          return { failure: { message: `unusable answer: ${err.message}`, retryable: true, delivered: true, code: 'TI_PLESK_RESPONSE' } };
+          return { ok: false, failure: { message: `unusable answer: ${err.message}`, retryable: true, delivered: true, code: 'TI_PLESK_RESPONSE' } };
         }
         throw err;
       }
@@ -140,28 +145,36 @@ export class PleskClient implements PleskApi {
     return this.#queue.add(run, { priority: attempt > 1 ? 1 : 0 });
   }
 
-  /** Attempts with backoff. `idempotent=false`: stop as soon as the packet may have been delivered. */
+  /** Attempts with backoff (src/http's loop). `idempotent=false`: stop as soon as the packet may have been delivered. */
   async #exchange<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, idempotent: boolean): Promise<Exchange<T>> {
-    const max = Math.max(1, this.#opts.retry.attempts);
     let mayHaveApplied = false;
-    for (let attempt = 1; ; attempt++) {
-      const r = await this.#attempt(what, packet, parse, attempt);
-      if ('value' in r) return { ok: true, value: r.value, attempts: attempt };
-      const failure = { ...r.failure, message: this.#scrub(r.failure.message) };
-      if (failure.fatal) {
-        this.#log.debug({ endpoint: this.endpoint, what, attempt, error: failure.message }, 'packet refused, stopping');
-        throw this.#fatal(failure.fatal.code, failure.fatal.message, failure.fatal.details);
-      }
-      mayHaveApplied ||= failure.delivered;
-      const resendable = failure.retryable && !this.#closed && (idempotent || !mayHaveApplied);
-      if (!resendable || attempt >= max) {
-        this.#log.warn({ endpoint: this.endpoint, what, attempt, error: failure.message, mayHaveApplied }, 'packet gave up');
-        return { ok: false, failure, attempts: attempt, mayHaveApplied };
-      }
-      const delayMs = backoffDelay(attempt, this.#opts.retry, this.#random, failure.retryAfterMs);
-      this.#log.warn({ endpoint: this.endpoint, what, attempt, of: max, error: failure.message, delayMs }, 'packet failed, retrying');
-      await sleep(delayMs);
-    }
+    const max = Math.max(1, this.#opts.retry.attempts);
+    const r = await retryLoop<T, Failure>(
+      async (attempt) => {
+        const got = await this.#attempt(what, packet, parse, attempt);
+        if (got.ok) return got;
+        const failure = { ...got.failure, message: this.#scrub(got.failure.message) };
+        if (failure.fatal) {
+          this.#log.debug({ endpoint: this.endpoint, what, attempt, error: failure.message }, 'packet refused, stopping');
+          throw this.#fatal(failure.fatal.code, failure.fatal.message, failure.fatal.details);
+        }
+        mayHaveApplied ||= failure.delivered;
+        return { ok: false, failure };
+      },
+      {
+        retry: this.#opts.retry,
+        random: this.#random,
+        // The delivery rule: a packet that may have reached Plesk is resent only when the panel replaces values.
+        mayRetry: () => !this.#closed && (idempotent || !mayHaveApplied),
+        onRetry: ({ attempt, failure, delayMs }) => {
+          this.#log.warn({ endpoint: this.endpoint, what, attempt, of: max, error: failure.message, delayMs }, 'packet failed, retrying');
+          this.#opts.observer?.onRetry?.({ client: 'plesk', what, attempt, reason: failure.message, delayMs });
+        },
+      },
+    );
+    if (r.ok) return r;
+    this.#log.warn({ endpoint: this.endpoint, what, attempt: r.attempts, error: r.failure.message, mayHaveApplied }, 'packet gave up');
+    return { ok: false, failure: r.failure, attempts: r.attempts, mayHaveApplied };
   }
 
   async #read<T>(what: string, packet: string, parse: (body: string) => Parsed<T>): Promise<T> {

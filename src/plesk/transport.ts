@@ -1,9 +1,12 @@
-// HTTP to agent.php: one undici Pool per panel, and the classification of what went wrong on the wire.
+// HTTP to agent.php over the shared HTTP layer (src/http), and what a failure on the wire means for a packet.
 // Facts: plesk-transport.md "Transport", plesk-api-notes.md §1 (endpoint, port 8443, https, text/xml,
-// HTTP_AUTH_LOGIN + HTTP_AUTH_PASSWD or KEY); library-practices.md §3.1 (Pool options, always consume bodies).
+// HTTP_AUTH_LOGIN + HTTP_AUTH_PASSWD or KEY); library-practices.md §3.1 (always consume bodies).
 
-import { Pool } from 'undici';
+import type { Agent } from 'undici';
 import { TiError, type ErrorCode } from '../errors.js';
+import {
+  backoffDelay, classifyStatus, classifyTransportError as classify, createDispatcher, retryAfterMs, type Failure as HttpFailureInfo,
+} from '../http/index.js';
 import type { PleskAuth, PleskClientOptions } from './types.js';
 
 export const AGENT_PATH = '/enterprise/control/agent.php';
@@ -72,42 +75,28 @@ export interface HttpAnswer {
   retryAfterMs?: number;
 }
 
-function retryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
+export type TransportOptions = Pick<PleskClientOptions, 'url' | 'auth' | 'concurrency' | 'timeouts' | 'retry' | 'ca' | 'insecureTls'>;
 
-export type TransportOptions = Pick<PleskClientOptions, 'url' | 'auth' | 'concurrency' | 'timeouts' | 'ca' | 'insecureTls'>;
-
-/** One keep-alive connection pool to agent.php; `concurrency` connections at most. */
+/** One keep-alive dispatcher for agent.php (src/http): `concurrency` connections at most. */
 export class Transport {
   readonly endpoint: Endpoint;
-  readonly #pool: Pool;
+  readonly #agent: Agent;
   readonly #headers: Record<string, string>;
 
   constructor(opts: TransportOptions) {
     this.endpoint = resolveEndpoint(opts.url);
     this.#headers = authHeaders(opts.auth);
-    this.#pool = new Pool(this.endpoint.origin, {
-      connections: opts.concurrency,
-      pipelining: 1,
-      connectTimeout: opts.timeouts.connectMs,
-      headersTimeout: opts.timeouts.headersMs,
-      bodyTimeout: opts.timeouts.bodyMs,
-      connect: {
-        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-        // Verified unless the operator opted out explicitly (the flow logs a warning for it).
-        rejectUnauthorized: opts.insecureTls !== true,
-      },
-    });
+    // Verified unless the operator opted out explicitly (the client logs a warning for it).
+    this.#agent = createDispatcher(
+      { timeouts: opts.timeouts, retry: opts.retry, insecureTls: opts.insecureTls === true, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) },
+      { connections: opts.concurrency },
+    );
   }
 
   /** POSTs one packet; resolves with whatever HTTP answer came back, rejects with undici's/net's error. */
   async post(packet: string): Promise<HttpAnswer> {
-    const res = await this.#pool.request({
+    const res = await this.#agent.request({
+      origin: this.endpoint.origin,
       path: this.endpoint.path,
       method: 'POST',
       headers: this.#headers,
@@ -122,111 +111,50 @@ export class Transport {
       throw err;
     }
     const answer: HttpAnswer = { statusCode: res.statusCode, body };
-    const after = retryAfter(res.headers['retry-after']);
+    const after = retryAfterMs(res.headers['retry-after']);
     if (after !== undefined) answer.retryAfterMs = after;
     return answer;
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#agent.close();
   }
 }
 
-/** What a failed exchange means for the packet. */
-export interface Failure {
-  /** Short reason, safe to log (never a secret). */
-  message: string;
-  /** Another try may succeed. */
-  retryable: boolean;
-  /** The packet may have reached Plesk (and been applied): a non-idempotent packet must not be resent. */
-  delivered: boolean;
+/** What a failed exchange means for the packet: the shared classification (src/http) plus what the run does. */
+export interface Failure extends HttpFailureInfo {
   /** The error code the run would stop with if this were the last word. */
   code: 'TI_PLESK_TRANSPORT' | 'TI_PLESK_RESPONSE' | 'TI_PLESK_SYSTEM';
   errcode?: number;
-  retryAfterMs?: number;
   /** Retrying is pointless and so is going on: the run stops with this error (the client builds the TiError). */
   fatal?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
-// Errors raised before a byte of the request could have reached the server (connection never established).
-const NOT_DELIVERED = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-// Errors after the connection was up: the request may have been written and processed.
-const MAYBE_DELIVERED = new Set([
-  'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_ABORTED',
-]);
-const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|EPROTO/;
-
-function errCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  // undici wraps some socket errors; the root cause has the errno code.
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  return cause && cause !== err ? errCode(cause) : undefined;
-}
-
 /** A thrown transport error (undici or net) → what it means for the packet. */
 export function classifyTransportError(err: unknown, endpoint: string): Failure {
-  const code = errCode(err);
-  const text = err instanceof Error ? err.message : String(err);
-  const message = `${code ?? 'error'}: ${text}`;
-  if (code && TLS_CODE.test(code)) {
-    const hint = code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO'
+  const f: Failure = { ...classify(err), code: 'TI_PLESK_TRANSPORT' };
+  if (f.tls) {
+    const hint = f.errno === 'ERR_SSL_WRONG_VERSION_NUMBER' || f.errno === 'EPROTO'
       ? 'does the panel speak https on this port?'
       : 'set target.ca to the PEM of the CA that signed the panel certificate (or, knowingly, target.insecureTls)';
-    return {
-      message, retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT',
-      fatal: { code: 'TI_TLS', message: `TLS with ${endpoint} failed (${message}): ${hint}`, details: { endpoint, tlsCode: code } },
-    };
+    f.fatal = { code: 'TI_TLS', message: `TLS with ${endpoint} failed (${f.message}): ${hint}`, details: { endpoint, tlsCode: f.errno } };
+  } else if (f.errno === 'UND_ERR_INVALID_ARG') {
+    const text = err instanceof Error ? err.message : String(err);
+    f.fatal = { code: 'TI_CONFIG', message: `the request to ${endpoint} cannot be sent (${text}): check the credentials' characters` };
   }
-  if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
-    return { message, retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' };
-  }
-  if (code === 'UND_ERR_INVALID_ARG') {
-    return {
-      message, retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT',
-      fatal: { code: 'TI_CONFIG', message: `the request to ${endpoint} cannot be sent (${text}): check the credentials' characters` },
-    };
-  }
-  if (code && NOT_DELIVERED.has(code)) return { message, retryable: true, delivered: false, code: 'TI_PLESK_TRANSPORT' };
-  if (code && MAYBE_DELIVERED.has(code)) return { message, retryable: true, delivered: true, code: 'TI_PLESK_TRANSPORT' };
-  // HTTP parser errors (HPE_*) and anything unknown: the request may have gone out.
-  return { message, retryable: true, delivered: true, code: 'TI_PLESK_TRANSPORT' };
+  return f;
 }
 
 /** A non-2xx HTTP status → what it means (Plesk itself answers 200 even for errors; plesk-api-notes.md §2.1). */
 export function classifyHttpStatus(status: number, endpoint: string, retryAfterMs?: number): Failure {
-  const message = `HTTP ${status}`;
-  const base = retryAfterMs !== undefined ? { retryAfterMs } : {};
-  // 429 Too Many Requests and 408 Request Timeout: the server refused or never read the request.
-  if (status === 429 || status === 408) return { ...base, message, retryable: true, delivered: false, code: 'TI_PLESK_TRANSPORT' };
-  // 5xx: the panel's front end (sw-cp-server) may have passed the packet on before failing.
-  if (status >= 500) return { ...base, message, retryable: true, delivered: true, code: 'TI_PLESK_TRANSPORT' };
+  const f: Failure = { ...classifyStatus(status, retryAfterMs)!, code: 'TI_PLESK_TRANSPORT' };
+  if (f.retryable) return f;
   const hint = status === 404 ? 'is the URL the panel (port 8443) and not a site?'
     : status >= 300 && status < 400 ? 'the URL redirects: give the final https URL of the panel'
     : status === 401 || status === 403 ? 'something in front of Plesk refused the request (Plesk itself answers 200)'
     : 'check the URL';
-  return {
-    message, retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT',
-    fatal: { code: 'TI_PLESK_TRANSPORT', message: `${endpoint} answered HTTP ${status}: ${hint}`, details: { endpoint, status } },
-  };
+  f.fatal = { code: 'TI_PLESK_TRANSPORT', message: `${endpoint} answered HTTP ${status}: ${hint}`, details: { endpoint, status } };
+  return f;
 }
 
-/**
- * Delay before attempt `attempt + 1`: exponential from minDelayMs, capped at maxDelayMs, with "equal jitter"
- * (half fixed, half random) so parallel packets do not retry in lockstep; a Retry-After is honoured up to the cap.
- */
-export function backoffDelay(
-  attempt: number,
-  retry: { minDelayMs: number; maxDelayMs: number },
-  random: () => number,
-  retryAfterMs?: number,
-): number {
-  const exp = Math.min(retry.maxDelayMs, retry.minDelayMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = exp / 2 + random() * (exp / 2);
-  const wanted = retryAfterMs !== undefined ? Math.max(jittered, retryAfterMs) : jittered;
-  return Math.round(Math.min(wanted, retry.maxDelayMs));
-}
+export { backoffDelay };

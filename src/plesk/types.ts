@@ -1,5 +1,6 @@
 // The contract between the flow and src/plesk/ (the only code that knows XML and HTTP).
 
+import type { HttpObserver, RetryPolicy, Timeouts } from '../http/index.js';
 import type { FullTraffic, Operator } from '../model.js';
 
 /** One `set_traffic` node: every metric present (never an empty element: the schema types them xs:long). */
@@ -45,14 +46,16 @@ export interface PleskClientOptions {
   concurrency: number;
   /** Rate limit for panels that must not be hammered; undefined = none. */
   packetsPerSecond?: number;
-  timeouts: { connectMs: number; headersMs: number; bodyMs: number };
-  retry: { attempts: number; minDelayMs: number; maxDelayMs: number };
+  timeouts: Timeouts;
+  retry: RetryPolicy;
   /** PEM text of a CA to trust (target.ca). */
   ca?: string;
   /** Explicit opt-in to skip certificate checks. */
   insecureTls?: boolean;
   /** For tests: a seeded random source for jitter. */
   random?: () => number;
+  /** Attempts and retries, for run events and metrics. */
+  observer?: HttpObserver;
 }
 
 /**

@@ -12,13 +12,15 @@
 import { createReadStream } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { TiError, errorMessage, type RejectCode } from '../errors.js';
+import {
+  HttpClient, HttpFailure, checkHttpAliases, foldHttpKeys, httpAliasKeys, httpKeys, httpSettingsOf, printableUrl, type HttpDefaults,
+} from '../http/index.js';
 import { canonicalDomain, XS_LONG_MAX, type Metrics, type SourceRecord } from '../model.js';
 import { isValidDate } from '../dates.js';
+import { secretFromEnv } from '../secrets.js';
 import type { Reader, ReaderContext } from './types.js';
 
 /** Base URIs of the OMA clusters (mail-sources.md §1.1; the same three hosts as ocolin/OpenSrsMail Config.php). */
@@ -61,23 +63,28 @@ export const opensrsSourceSchema = z
     domainsFile: z.string().min(1).optional(),
     /** Requests in flight at once; OpenSRS is a shared service, keep it low. */
     concurrency: z.number().int().min(1).max(16).default(2),
-    /** Connect, headers and body timeout of one request (ms). */
-    timeoutMs: z.number().int().min(1).default(30_000),
-    /** Extra attempts after a transient failure (connection error, timeout, HTTP 5xx or 429). */
-    retries: z.number().int().min(0).max(10).default(3),
-    /** First backoff delay (ms); doubles each attempt, with jitter, capped at 30 s. */
-    retryDelayMs: z.number().int().min(0).default(500),
+    /** timeouts, retry, ca, insecureTls: the shared HTTP keys (src/http). */
+    ...httpKeys,
+    /** Older names: timeoutMs (every timeout), retries (= retry.attempts − 1), retryDelayMs (= retry.minDelayMs). */
+    ...httpAliasKeys,
     /** `credentials.client`: "used for internal logging" by OpenSRS (mail-sources.md §1.2). Not a secret. */
     client: z.string().min(1).default('traffic-import'),
   })
   .refine((c) => (c.domains === undefined) !== (c.domainsFile === undefined), {
     message: 'give exactly one of "domains" and "domainsFile"',
   })
-  .refine((c) => c.url === undefined || c.cluster === undefined, { message: 'give "url" or "cluster", not both' });
+  .refine((c) => c.url === undefined || c.cluster === undefined, { message: 'give "url" or "cluster", not both' })
+  .superRefine(checkHttpAliases)
+  .transform((c) => foldHttpKeys(c, OPENSRS_HTTP_DEFAULTS));
+
+/** OpenSRS: a shared service; a few retries with a gentle start. */
+export const OPENSRS_HTTP_DEFAULTS: HttpDefaults = {
+  timeouts: { connectMs: 30_000, headersMs: 30_000, bodyMs: 30_000 },
+  retry: { attempts: 4, minDelayMs: 500, maxDelayMs: 30_000 },
+};
 
 export type OpensrsSourceConfig = z.output<typeof opensrsSourceSchema>;
 
-const MAX_BACKOFF_MS = 30_000;
 /** One domain's 30 days are a few tens of KB; anything near this is not a stats_summary answer. */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
@@ -93,9 +100,10 @@ interface Credentials {
 
 /** Credentials from env. A token wins over a password when both are set: it is the narrower, expiring secret. */
 function credentialsFrom(env: NodeJS.ProcessEnv, client: string): Credentials {
-  const user = env.OPENSRS_USER || undefined;
-  const password = env.OPENSRS_PASSWORD || undefined;
-  const token = env.OPENSRS_TOKEN || undefined;
+  // Each also as *_FILE naming a file (Docker/Kubernetes secrets).
+  const user = secretFromEnv(env, 'OPENSRS_USER') || undefined;
+  const password = secretFromEnv(env, 'OPENSRS_PASSWORD') || undefined;
+  const token = secretFromEnv(env, 'OPENSRS_TOKEN') || undefined;
   if (!user || (!password && !token)) {
     const missing = [!user && 'OPENSRS_USER', !password && !token && 'OPENSRS_PASSWORD (or OPENSRS_TOKEN)'].filter(Boolean);
     throw new TiError('TI_SECRET_MISSING', `OpenSRS needs ${missing.join(' and ')} in the environment`);
@@ -116,12 +124,6 @@ function endpointOf(cfg: OpensrsSourceConfig, env: NodeJS.ProcessEnv): string {
   }
   const base = fromEnv ?? cfg.url ?? OPENSRS_CLUSTERS[cfg.cluster ?? 'test'];
   return `${base.replace(/\/+$/, '')}/stats_summary`; // every OMA call is POST <base>/<method> (§1.1)
-}
-
-/** URL safe for logs and messages: no user-info, no query. */
-function printableUrl(u: string): string {
-  const url = new URL(u);
-  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 /** Replace every occurrence of a secret (raw and JSON-escaped) in text that came from outside. */
@@ -399,33 +401,6 @@ const MESSAGE_METRICS = [
   ['out_size', 'smtp_out'],
 ] as const;
 
-/** Transport failures worth another attempt: the connection, DNS hiccups, timeouts. */
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN',
-  'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
-function errorCode(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown } };
-  if (typeof e?.code === 'string') return e.code;
-  if (typeof e?.cause?.code === 'string') return e.cause.code;
-  return '';
-}
-
-function isTransientStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
-/** Retry-After (seconds or HTTP date) in ms, or undefined. */
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(header) ? header[0] : header;
-  if (!v) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 type Answer = { status: number; text: string };
 
 export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
@@ -462,12 +437,11 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
       if (ctx.signal?.aborted) onOuterAbort();
       ctx.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-      const agent = new Agent({
-        connections: cfg.concurrency,
-        connectTimeout: cfg.timeoutMs,
-        headersTimeout: cfg.timeoutMs,
-        bodyTimeout: cfg.timeoutMs,
-        maxResponseSize: MAX_RESPONSE_BYTES,
+      const settings = await httpSettingsOf(cfg, ctx.baseDir);
+      if (cfg.insecureTls) log.warn({ url: where }, 'opensrs: TLS certificate is not verified (insecureTls)');
+      const http = new HttpClient({
+        name: 'opensrs', settings, connections: cfg.concurrency, maxResponseSize: MAX_RESPONSE_BYTES, log,
+        ...(ctx.http ? { observer: ctx.http } : {}),
       });
       const queue = new PQueue({ concurrency: cfg.concurrency });
       let fatal: { err: unknown } | undefined;
@@ -478,57 +452,29 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
         abort.abort(err);
       };
 
-      /** One POST with retries. Throws TiError when OpenSRS cannot be reached at all. */
+      /** One POST with retries (src/http). Throws TiError when OpenSRS cannot be reached at all. */
       const post = async (domain: string): Promise<Answer> => {
         const body = JSON.stringify({ credentials: creds, type: 'domain', object: domain, by: 'day' });
-        for (let attempt = 1; ; attempt++) {
-          const started = Date.now();
-          let answer: Answer | undefined;
-          let retryIn: number | undefined;
-          let failure = '';
-          try {
-            const res = await request(endpoint, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', accept: 'application/json' },
-              body,
-              dispatcher: agent,
-              signal: abort.signal,
-              headersTimeout: cfg.timeoutMs,
-              bodyTimeout: cfg.timeoutMs,
-            });
-            const text = await res.body.text(); // always consume the body (undici keeps the socket otherwise)
-            log.debug({ domain, attempt, status: res.statusCode, ms: Date.now() - started }, 'opensrs stats_summary');
-            answer = { status: res.statusCode, text };
-            if (isTransientStatus(res.statusCode)) {
-              failure = `HTTP ${res.statusCode}`;
-              retryIn = retryAfterMs(res.headers['retry-after']);
-            }
-          } catch (err) {
-            if (abort.signal.aborted) throw fatal?.err ?? err;
-            const code = errorCode(err);
-            if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-              return { status: 0, text: `answer larger than ${MAX_RESPONSE_BYTES} bytes` };
-            }
-            if (!TRANSIENT_CODES.has(code)) {
-              throw new TiError('TI_SOURCE_UNREADABLE', `OpenSRS at ${where} cannot be read: ${scrub(errorMessage(err))}${code ? ` (${code})` : ''}`, { code }, { cause: err });
-            }
-            failure = code;
-          }
-          if (!failure) return answer as Answer;
-          if (attempt > cfg.retries) {
-            if (answer) return answer; // a server error that outlived the retries: this domain's problem
-            throw new TiError(
-              'TI_SOURCE_UNREADABLE',
-              `OpenSRS at ${where} cannot be reached (${failure}, ${attempt} attempts)`,
-              { code: failure, attempts: attempt },
-            );
-          }
-          const backoff = Math.min(MAX_BACKOFF_MS, cfg.retryDelayMs * 2 ** (attempt - 1));
-          const delay = Math.min(MAX_BACKOFF_MS, retryIn ?? backoff * (0.5 + Math.random() / 2));
-          log.warn({ domain, attempt, failure, delayMs: Math.round(delay) }, 'opensrs request failed, retrying');
-          await sleep(delay, undefined, { signal: abort.signal }).catch(() => {
-            throw fatal?.err ?? abort.signal.reason;
+        try {
+          const res = await http.request(endpoint, {
+            method: 'POST',
+            what: `stats_summary of ${domain}`,
+            headers: { 'content-type': 'application/json', accept: 'application/json' },
+            body,
+            signal: abort.signal,
           });
+          // A server error that outlived the retries is this domain's problem: handle() rejects it.
+          return { status: res.statusCode, text: res.body };
+        } catch (err) {
+          if (abort.signal.aborted) throw fatal?.err ?? err;
+          if (!(err instanceof HttpFailure)) throw err;
+          const f = err.failure;
+          if (f.errno === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { status: 0, text: `answer larger than ${MAX_RESPONSE_BYTES} bytes` };
+          if (f.tls) throw new TiError('TI_TLS', `TLS with OpenSRS at ${where} failed (${scrub(f.message)}): set \`ca\`, or knowingly \`insecureTls\``, { code: f.errno }, { cause: err });
+          if (f.retryable) {
+            throw new TiError('TI_SOURCE_UNREADABLE', `OpenSRS at ${where} cannot be reached (${f.errno ?? f.message}, ${err.attempts} attempts)`, { code: f.errno, attempts: err.attempts });
+          }
+          throw new TiError('TI_SOURCE_UNREADABLE', `OpenSRS at ${where} cannot be read: ${scrub(f.message)}`, { code: f.errno }, { cause: err });
         }
       };
 
@@ -643,7 +589,7 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
       }
       await queue.onIdle();
       ctx.signal?.removeEventListener('abort', onOuterAbort);
-      await agent.close().catch(() => agent.destroy());
+      await http.close();
       if (fatal) throw fatal.err;
       if (listed === 0) {
         throw new TiError('TI_SOURCE_FORMAT', `OpenSRS domain list ${domainListLabel(cfg)} names no domain`);

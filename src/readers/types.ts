@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { RejectCode } from '../errors.js';
+import type { HttpObserver } from '../http/index.js';
 import type { SourceRecord } from '../model.js';
 
 export interface Rejection {
@@ -35,6 +36,8 @@ export interface ReaderContext {
   /** Something dropped on purpose and counted (unknown protocol, http/ftp rows...): not an error. */
   ignored(what: string, count?: number): void;
   signal?: AbortSignal;
+  /** Attempts and retries of the source's HTTP client (API readers), for run events and metrics. */
+  http?: HttpObserver;
   /** Standard input, for `path: "-"` (tests pass their own stream). */
   stdin?: NodeJS.ReadableStream;
 }

@@ -78,8 +78,17 @@ describe('cpanel samples and pipelines', () => {
   it('fills the documented defaults', () => {
     expect(cpanelSourceSchema.parse({ type: 'cpanel', from: 'api', url: 'https://whm.example.com' })).toEqual({
       type: 'cpanel', from: 'api', url: 'https://whm.example.com', days: 7, interval: 'daily', timezone: 'UTC',
-      concurrency: 2, retries: 3, timeoutMs: 60000, insecureTls: false,
+      concurrency: 2, insecureTls: false,
+      // The shared HTTP vocabulary (src/http); the older `retries: 3, timeoutMs: 60000` are the same settings.
+      timeouts: { connectMs: 30000, headersMs: 60000, bodyMs: 60000 },
+      retry: { attempts: 4, minDelayMs: 500, maxDelayMs: 10000 },
     });
+    // The older names still work, folded into the new ones.
+    expect(cpanelSourceSchema.parse({ type: 'cpanel', from: 'api', retries: 2, timeoutMs: 90000 })).toMatchObject({
+      timeouts: { connectMs: 30000, headersMs: 90000, bodyMs: 90000 }, retry: { attempts: 3, minDelayMs: 500, maxDelayMs: 10000 },
+    });
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'api', retries: 2, retry: { attempts: 5 } }).error?.issues[0]?.message)
+      .toBe('"retries" is the older name of "retry.attempts": give one of them');
     expect(cpanelSourceSchema.parse({ type: 'cpanel', from: 'sqlite', path: '/var/cpanel/bandwidth' })).toEqual({
       type: 'cpanel', from: 'sqlite', path: '/var/cpanel/bandwidth', usersPath: '/var/cpanel/users', interval: 'daily', timezone: 'UTC',
     });

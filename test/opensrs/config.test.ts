@@ -29,10 +29,14 @@ describe('opensrsSourceSchema', () => {
       type: 'opensrs',
       domains: ['example.com'],
       concurrency: 2,
-      timeoutMs: 30000,
-      retries: 3,
-      retryDelayMs: 500,
+      // The shared HTTP vocabulary (src/http); the older `timeoutMs: 30000, retries: 3, retryDelayMs: 500` are the same settings.
+      timeouts: { connectMs: 30000, headersMs: 30000, bodyMs: 30000 },
+      retry: { attempts: 4, minDelayMs: 500, maxDelayMs: 30000 },
+      insecureTls: false,
       client: 'traffic-import',
+    });
+    expect(opensrsSourceSchema.parse({ type: 'opensrs', domains: ['example.com'], timeoutMs: 200, retries: 1, retryDelayMs: 5 })).toMatchObject({
+      timeouts: { connectMs: 200, headersMs: 200, bodyMs: 200 }, retry: { attempts: 2, minDelayMs: 5, maxDelayMs: 30000 },
     });
   });
 

@@ -9,13 +9,13 @@
 // - WHM sets metadata.result OK even when the inner UAPI call failed: `data.uapi.status` is checked
 //   (§7). A failed account is rejected by name with cPanel's error text; the others go on.
 // - Authorization: `whm USER:TOKEN` (§7); the token comes from env and never reaches logs or errors.
-// - Low concurrency (p-queue), undici RetryAgent for connection errors, 5xx and 429 (GET only).
+// - Low concurrency (p-queue); retries for transient failures through the shared HTTP layer (src/http).
 
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
 import PQueue from 'p-queue';
-import { TiError, errorMessage } from '../../errors.js';
+import { secretFromEnv } from '../../secrets.js';
+import { TiError } from '../../errors.js';
+import { HttpClient, HttpFailure, classifyTransportError, httpSettingsOf, type HttpAnswer } from '../../http/index.js';
 import { addDays, daysBetween, isValidDate, today } from '../../dates.js';
 import type { Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
@@ -27,7 +27,7 @@ import {
 } from './tally.js';
 
 export interface ApiReaderOptions {
-  /** First retry wait (undici RetryAgent `minTimeout`); tests shorten it. */
+  /** First retry wait (overrides retry.minDelayMs); tests shorten it. */
   retryMinTimeoutMs?: number;
 }
 
@@ -63,7 +63,6 @@ export function whmBaseUrl(raw: string): string {
 
 type JsonAnswer = { ok: true; doc: Record<string, unknown> } | { ok: false; reason: string };
 
-const TLS_ERROR_RE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
 const ACCESS_DENIED_RE = /access denied|token denied|permission denied/i;
 
 export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {}): Reader {
@@ -72,67 +71,36 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
     const rawUrl = ctx.env.WHM_URL || cfg.url;
     if (!rawUrl) throw new TiError('TI_CONFIG', 'cPanel api source needs `url` (or env WHM_URL)');
     const base = whmBaseUrl(rawUrl);
-    const token = ctx.env.WHM_API_TOKEN;
+    const token = secretFromEnv(ctx.env, 'WHM_API_TOKEN');
     if (!token) throw new TiError('TI_SECRET_MISSING', 'env WHM_API_TOKEN (a WHM API token) is not set');
     const whmUser = ctx.env.WHM_USER || 'root';
     const authorization = `whm ${whmUser}:${token}`;
 
-    let ca: string | undefined;
-    if (cfg.ca) {
-      const caFile = resolve(ctx.baseDir, cfg.ca);
-      try {
-        ca = await readFile(caFile, 'utf8');
-      } catch (err) {
-        throw new TiError('TI_TLS', `CA file ${caFile}: ${errorMessage(err)}`, { file: caFile }, { cause: err });
-      }
-    }
+    const settings = await httpSettingsOf(cfg, ctx.baseDir);
+    if (opts.retryMinTimeoutMs !== undefined) settings.retry = { ...settings.retry, minDelayMs: opts.retryMinTimeoutMs };
     if (cfg.insecureTls) ctx.log.warn({ url: base }, 'cpanel: TLS certificate of WHM is not verified (insecureTls)');
-    const agent = new Agent({
-      connections: cfg.concurrency,
-      headersTimeout: cfg.timeoutMs,
-      bodyTimeout: cfg.timeoutMs,
-      connectTimeout: Math.min(cfg.timeoutMs, 30_000),
-      connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !cfg.insecureTls },
-    });
-    const dispatcher: Dispatcher =
-      cfg.retries > 0
-        ? new RetryAgent(agent, {
-            maxRetries: cfg.retries,
-            minTimeout: opts.retryMinTimeoutMs ?? 500,
-            maxTimeout: 10_000,
-            timeoutFactor: 2,
-            methods: ['GET'],
-            statusCodes: [429, 500, 502, 503, 504],
-            errorCodes: [
-              'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH',
-              'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
-            ],
-          })
-        : agent;
+    const http = new HttpClient({ name: 'whm', settings, connections: cfg.concurrency, log: ctx.log, ...(ctx.http ? { observer: ctx.http } : {}) });
 
     /** GET /json-api/<fn>. Fatal problems throw TiError; problems of this one call come back as reason. */
     async function call(fn: string, params: Record<string, string>): Promise<JsonAnswer> {
       const url = `${base}/json-api/${fn}?${new URLSearchParams({ 'api.version': '1', ...params })}`;
-      let res: Dispatcher.ResponseData;
+      let res: HttpAnswer;
       try {
-        res = await request(url, {
+        res = await http.request(url, {
           method: 'GET',
+          what: `WHM ${fn}${params['cpanel.user'] ? ` of ${params['cpanel.user']}` : ''}`,
           headers: { authorization, accept: 'application/json' },
-          dispatcher,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
       } catch (err) {
-        const code = String((err as { code?: unknown }).code ?? '');
-        if (code === 'UND_ERR_REQ_RETRY') {
-          return { ok: false, reason: `HTTP ${(err as { statusCode?: number }).statusCode} from WHM ${fn} after ${cfg.retries} retries` };
-        }
-        if (TLS_ERROR_RE.test(code) || TLS_ERROR_RE.test(errorMessage(err))) {
-          throw new TiError('TI_TLS', `TLS with WHM at ${base} failed (${code || errorMessage(err)}): set \`ca\` to its certificate, or \`insecureTls\``, { url: base }, { cause: err });
-        }
         if ((err as { name?: string }).name === 'AbortError' || ctx.signal?.aborted) throw err;
-        throw new TiError('TI_SOURCE_UNREADABLE', `WHM at ${base} cannot be reached: ${code ? `${code} ` : ''}${errorMessage(err)}`, { url: base }, { cause: err });
+        const f = err instanceof HttpFailure ? err.failure : classifyTransportError(err);
+        if (f.tls) {
+          throw new TiError('TI_TLS', `TLS with WHM at ${base} failed (${f.message}): set \`ca\` to its certificate, or \`insecureTls\``, { url: base }, { cause: err });
+        }
+        throw new TiError('TI_SOURCE_UNREADABLE', `WHM at ${base} cannot be reached: ${f.message}`, { url: base }, { cause: err });
       }
-      const text = await res.body.text();
+      const text = res.body;
       let doc: unknown;
       try {
         doc = JSON.parse(text);
@@ -146,14 +114,15 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
         throw new TiError('TI_SOURCE_AUTH', `WHM at ${base} refused the API token of user ${whmUser} (HTTP ${res.statusCode}): check WHM_USER and WHM_API_TOKEN`, { url: base, status: res.statusCode });
       }
       if (res.statusCode < 200 || res.statusCode >= 300) {
-        return { ok: false, reason: `HTTP ${res.statusCode} from WHM ${fn}: ${text.slice(0, 200)}` };
+        const after = res.attempts > 1 ? ` after ${res.attempts - 1} retries` : '';
+        return { ok: false, reason: `HTTP ${res.statusCode} from WHM ${fn}${after}: ${text.slice(0, 200)}` };
       }
       if (doc === undefined) return { ok: false, reason: `WHM ${fn} answered something that is not JSON: ${text.slice(0, 200)}` };
       if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { ok: false, reason: `WHM ${fn} answered JSON that is not an object` };
       return { ok: true, doc: doc as Record<string, unknown> };
     }
 
-    return { base, call, close: () => dispatcher.close() };
+    return { base, call, close: () => http.close() };
   }
 
   type Conn = Awaited<ReturnType<typeof connect>>;

@@ -2,6 +2,13 @@
 
 import { z } from 'zod';
 import { isValidTimeZone } from '../../dates.js';
+import { checkHttpAliases, foldHttpKeys, httpAliasKeys, httpKeys, type HttpDefaults } from '../../http/index.js';
+
+/** WHM: a slow server (Bandwidth::query over months), a few gentle retries. */
+export const WHM_HTTP_DEFAULTS: HttpDefaults = {
+  timeouts: { connectMs: 30_000, headersMs: 60_000, bodyMs: 60_000 },
+  retry: { attempts: 4, minDelayMs: 500, maxDelayMs: 10_000 },
+};
 
 const timezone = z
   .string()
@@ -12,27 +19,28 @@ const interval = z.enum(['daily', 'hourly']).default('daily');
 const accountMap = z.string().min(1).optional().describe('CSV user,domain; wins over cpuser files and listaccts');
 const usersPath = z.string().min(1).default('/var/cpanel/users').describe('Directory of cpuser files (DNS= line)');
 
-export const cpanelApiSourceSchema = z.strictObject({
-  type: z.literal('cpanel'),
-  from: z.literal('api'),
-  /** WHM base URL; port 2087 when none is given. Env WHM_URL overrides it. */
-  url: z.url({ protocol: /^https?$/ }).optional(),
-  /** Accounts to read; default: every account `listaccts` returns. */
-  accounts: z.array(z.string().min(1)).min(1).optional(),
-  accountMap,
-  /** Days to read when the run has no --from: cPanel keeps revising recent days (§1.6). */
-  days: z.number().int().min(1).max(400).default(7),
-  interval,
-  timezone,
-  concurrency: z.number().int().min(1).max(16).default(2),
-  /** Retries of a request after a connection error, 5xx or 429. */
-  retries: z.number().int().min(0).max(10).default(3),
-  timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
-  /** Accept any certificate (WHM often has a self-signed one): prefer `ca`. */
-  insecureTls: z.boolean().default(false),
-  /** PEM file of the CA (or the self-signed certificate) to trust for WHM. */
-  ca: z.string().min(1).optional(),
-});
+export const cpanelApiSourceSchema = z
+  .strictObject({
+    type: z.literal('cpanel'),
+    from: z.literal('api'),
+    /** WHM base URL; port 2087 when none is given. Env WHM_URL overrides it. */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Accounts to read; default: every account `listaccts` returns. */
+    accounts: z.array(z.string().min(1)).min(1).optional(),
+    accountMap,
+    /** Days to read when the run has no --from: cPanel keeps revising recent days (§1.6). */
+    days: z.number().int().min(1).max(400).default(7),
+    interval,
+    timezone,
+    concurrency: z.number().int().min(1).max(16).default(2),
+    /** timeouts, retry, ca, insecureTls (src/http); WHM often has a self-signed certificate: prefer `ca`. */
+    ...httpKeys,
+    /** Older names: retries (= retry.attempts − 1), timeoutMs (every timeout). */
+    retries: httpAliasKeys.retries,
+    timeoutMs: z.int().min(1000).max(600_000).optional(),
+  })
+  .superRefine(checkHttpAliases)
+  .transform((c) => foldHttpKeys(c, WHM_HTTP_DEFAULTS));
 
 export const cpanelSqliteSourceSchema = z.strictObject({
   type: z.literal('cpanel'),
