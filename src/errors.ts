@@ -65,6 +65,8 @@ export const REJECTS = {
   R_SOURCE_ERROR: 'source reported an error for this object',
   R_COUNTER_RESET: 'cumulative total is lower than what is recorded (counter reset or wrong period)',
   R_PLESK_ERROR: 'Plesk rejected the node',
+  /** Only in the report's heldBack list (never a reject-file row): see docs/reconcile.md, "Held back". */
+  R_HELD_NODE: 'additive node not sent: another metric of it is held back, and a node is applied whole or not at all',
 } as const;
 export type RejectCode = keyof typeof REJECTS;
 

@@ -11,7 +11,7 @@ import type { Pipeline } from './config.js';
 import { TiError, errorMessage } from './errors.js';
 import { Ledger, type Intent } from './ledger/index.js';
 import { METRICS, targetLabel, type FullTraffic, type Operator } from './model.js';
-import { Normalizer } from './normalize.js';
+import { Normalizer, type HeldMetric } from './normalize.js';
 import { createPleskClient } from './plesk/create.js';
 import { buildSetTrafficPacket } from './plesk/packet.js';
 import type { PleskApi } from './plesk/types.js';
@@ -19,7 +19,7 @@ import { createReader } from './readers/index.js';
 import type { ReaderContext } from './readers/types.js';
 import { mailOf, reconcile, recordedRange, sameMail, type Mail, type PlannedNode, type ResolvedRecord } from './reconcile.js';
 import { RejectSink } from './rejects.js';
-import { emptyReport, finishReport, writeReport, type RunReport } from './report.js';
+import { emptyReport, finishReport, writeReport, type HeldBack, type RunReport } from './report.js';
 import { loadIdMap, resolveTargets } from './resolve.js';
 
 export interface RunOptions {
@@ -92,7 +92,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
       window,
       env,
       log,
-      reject: (r) => { report.records.read++; report.records.rejected++; rejects.add(r); },
+      reject: (r) => {
+        report.records.read++;
+        report.records.rejected++;
+        rejects.add(r);
+        // What the rejected value belonged to is held back, never sent partial or as a made-up 0.
+        normalizer.noteRejected(r);
+      },
       unresolved: (name, origin, reason) => {
         unresolvedBySource.push({ name, rows: 1, file: origin.file, firstLine: origin.line, lastLine: origin.line, reason });
         rejects.add({ file: origin.file, line: origin.line, code: 'R_UNRESOLVED', reason: `${name}: ${reason}` });
@@ -105,6 +111,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
     report.records.skipped = normalizer.skippedOutsideWindow;
     const dayRecords = normalizer.records();
     report.records.normalized = dayRecords.length;
+    noteHeldBack(normalizer.heldBack(), report, log);
     log.info({ read: report.records.read, rejected: report.records.rejected, records: dayRecords.length }, 'source read');
 
     // ── resolve ──
@@ -149,6 +156,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
         file: r.record.file, line: r.record.firstLine, column: r.metric, code: 'R_COUNTER_RESET',
         reason: `${targetLabel(r.record.target)} ${r.record.date}: total ${r.total} < ${r.recordedBefore} already recorded for the period's earlier days`,
       });
+    }
+    for (const r of result.heldWhole) {
+      // Additive: a node is applied whole or not at all (the ledger marks the slice per node).
+      for (const metric of METRICS) {
+        if (r.metrics[metric] === undefined) continue;
+        addHeld(report, { target: targetLabel(r.target), date: r.date, metric, code: 'R_HELD_NODE', rejections: 0, file: r.file, line: r.firstLine,
+          reason: `additive mode applies a node whole or not at all, and ${r.held!.join(', ')} of this node is held back: fix the input and re-run with the same reconcile.slice` });
+      }
     }
     for (const r of result.overflows) {
       report.records.rejected++;
@@ -240,6 +255,24 @@ async function sliceId(p: Pipeline): Promise<string> {
     return `sha256:${hash.digest('hex')}`;
   }
   throw new TiError('TI_CONFIG', 'reconcile.slice: additive mode needs a slice name for this source (it has no input file to hash)');
+}
+
+/** Held-back metrics into the report (list bounded like failures) and the log. */
+function noteHeldBack(held: HeldMetric[], report: RunReport, log: Logger): void {
+  for (const h of held) {
+    addHeld(report, {
+      target: targetLabel(h.target), date: h.date, metric: h.metric, code: h.cause.code, reason: h.cause.reason,
+      file: h.cause.file, line: h.cause.line, rejections: h.rejections,
+    });
+  }
+  if (held.length > 0) {
+    log.warn({ heldBack: held.length, first: report.heldBack[0] }, 'metrics held back because rejected values belonged to them: Plesk keeps what it recorded for them');
+  }
+}
+
+function addHeld(report: RunReport, h: HeldBack): void {
+  report.records.heldBack++;
+  if (report.heldBack.length < MAX_FAILURES_IN_REPORT) report.heldBack.push(h);
 }
 
 /** One packet holds one operator's nodes: group by operator, keeping order. */

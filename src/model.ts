@@ -2,6 +2,7 @@
 // Byte counts are bigint end to end: Plesk types them xs:long, far beyond 2^53.
 
 import { domainToASCII } from 'node:url';
+import type { RejectCode } from './errors.js';
 
 /** The four mail counters of `set_traffic`, in schema order (agent_input.tree.txt, webspace/set_traffic). */
 export const METRICS = ['smtp_in', 'smtp_out', 'pop3_imap_in', 'pop3_imap_out'] as const;
@@ -39,6 +40,27 @@ export interface Origin {
   line: number;
 }
 
+/** Why a metric is held back: the first rejected value that belonged to it (where it was and why it was refused). */
+export interface HoldCause {
+  code: RejectCode;
+  reason: string;
+  file: string;
+  line: number;
+}
+
+/**
+ * Metrics of a (target, day) that lost a contribution to a rejection. Their sum would be partial (or made up,
+ * as a 0), so they are *held back*: left missing, so Plesk keeps what it recorded, and reported (docs/reconcile.md).
+ */
+export type Held = Partial<Record<Metric, HoldCause>>;
+
+/** The (target, day) and metrics a rejected value belonged to, when the reader can tell (Rejection.affects). */
+export interface HeldKey {
+  target: Target;
+  date: string;
+  metrics: readonly Metric[];
+}
+
 /** One observation from a reader: a target, a day, some metrics. Many may share a key; normalize sums them. */
 export interface SourceRecord {
   target: Target;
@@ -46,6 +68,8 @@ export interface SourceRecord {
   date: string;
   metrics: Metrics;
   origin: Origin;
+  /** Metrics of this key that lost a value to a rejection (readers that sum before emitting, e.g. cPanel). */
+  held?: Held;
 }
 
 /** One normalized record per (target, day): the sum of every source record with that key. */
@@ -58,6 +82,8 @@ export interface DayRecord {
   file: string;
   firstLine: number;
   lastLine: number;
+  /** Metrics left out because a rejected value belonged to them (see Held); absent when none. */
+  held?: Metric[];
 }
 
 /**

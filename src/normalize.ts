@@ -7,9 +7,18 @@
 // miss each. So a key's whole state is one 64-byte block of a Float64Array, found through an open-addressing
 // table of (target index, day index); sums are exact integers in doubles up to 2^53 − 1, and a key whose sum
 // passes that moves to bigint (`bigSums`).
+//
+// Held back (issue 9 §1): a (target, day) that lost any contribution to a metric to a rejection never gets a
+// partial or made-up value for that metric. Readers say which key and metrics a rejected value belonged to
+// (Rejection.affects, or SourceRecord.held when they sum before emitting); the normalizer's own rejections (a
+// sum past xs:long) hold the row's metrics too. A held metric is left out of the record (missing: reconcile keeps
+// what Plesk recorded) and listed by heldBack() with the first cause.
 
 import type { RejectCode } from './errors.js';
-import { XS_LONG_MAX, type DayRecord, type Metric, type Metrics, type SourceRecord, type Target } from './model.js';
+import {
+  XS_LONG_MAX, targetLabel,
+  type DayRecord, type HeldKey, type HoldCause, type Metric, type Metrics, type SourceRecord, type Target,
+} from './model.js';
 import type { Rejection } from './readers/types.js';
 
 export interface NormalizerOptions {
@@ -37,6 +46,20 @@ function hash(targetIndex: number, dayIndex: number): number {
   return h ^ (h >>> 15);
 }
 
+/** One held-back (target, day, metric), for the run report. */
+export interface HeldMetric {
+  target: Target;
+  date: string;
+  metric: Metric;
+  /** The first rejection that held it. */
+  cause: HoldCause;
+  /** Rejections that belonged to it. */
+  rejections: number;
+}
+
+/** Held metrics of one key: per metric its first cause and how many rejections belonged to it. */
+type KeyHolds = Partial<Record<Metric, { cause: HoldCause; rejections: number }>>;
+
 export class Normalizer {
   private readonly targetIndex = new Map<string, number>();
   private readonly targets: Target[] = [];
@@ -56,6 +79,8 @@ export class Normalizer {
   private recordCount = 0;
   /** Exact sums (undefined = missing) of the keys that passed 2^53, by key number. */
   private readonly bigSums = new Map<number, (bigint | undefined)[]>();
+  /** Held metrics by key number (rare: only keys a rejection belonged to). */
+  private readonly holds = new Map<number, KeyHolds>();
   private readonly from: string | undefined;
   private readonly to: string | undefined;
   private readonly reject: (r: Rejection) => void;
@@ -82,7 +107,107 @@ export class Normalizer {
       this.skippedOutsideWindow++;
       return;
     }
-    const t = rec.target;
+    const slot = this.keyOf(rec.target, date, rec.origin.file);
+    if (rec.held !== undefined) {
+      for (const [metric, cause] of Object.entries(rec.held) as [Metric, HoldCause][]) this.holdSlot(slot, metric, cause);
+    }
+    const base = slot * STRIDE;
+    const exact = this.bigSums.size === 0 ? undefined : this.bigSums.get(slot);
+    if (exact !== undefined || !this.addSmall(base, rec.metrics)) {
+      if (!this.addExact(slot, rec)) return;
+    }
+    const blocks = this.blocks;
+    const line = rec.origin.line;
+    const rows = blocks[base + ROWS] as number;
+    if (rows === 0 || line < (blocks[base + FIRST] as number)) blocks[base + FIRST] = line;
+    if (rows === 0 || line > (blocks[base + LAST] as number)) blocks[base + LAST] = line;
+    blocks[base + ROWS] = rows + 1;
+    if (rows === 0) this.recordCount++;
+    this.rowsAdded++;
+  }
+
+  /**
+   * A rejected value belonged to these metrics of (target, date): hold them back (see the file comment). Outside
+   * the run window it is ignored like the rows there.
+   */
+  hold(key: HeldKey, cause: HoldCause): void {
+    const date = key.date;
+    if ((this.from !== undefined && date < this.from) || (this.to !== undefined && date > this.to)) return;
+    const slot = this.keyOf(key.target, date, cause.file);
+    for (const metric of key.metrics) this.holdSlot(slot, metric, cause);
+  }
+
+  /** A reader's rejection: what it belonged to (Rejection.affects), if the reader could tell, is held back. */
+  noteRejected(r: Rejection): void {
+    if (r.affects) this.hold(r.affects, { code: r.code, reason: r.reason, file: r.file, line: r.line });
+  }
+
+  /** Every held-back (target, day, metric), sorted like records(). */
+  heldBack(): HeldMetric[] {
+    const out: HeldMetric[] = [];
+    for (const slot of this.sortedSlots([...this.holds.keys()])) {
+      const { target, date } = this.keyParts(slot);
+      const h = this.holds.get(slot)!;
+      for (const metric of ORDER) {
+        const e = h[metric];
+        if (e) out.push({ target, date, metric, cause: e.cause, rejections: e.rejections });
+      }
+    }
+    return out;
+  }
+
+  /** All day records, sorted by target key then date. */
+  records(): DayRecord[] {
+    const slots: number[] = [];
+    for (let slot = 0; slot < this.keys; slot++) {
+      // A key whose every row was rejected has no rows: it is not a record.
+      if ((this.blocks[slot * STRIDE + ROWS] as number) > 0) slots.push(slot);
+    }
+    const out: DayRecord[] = [];
+    for (const slot of this.sortedSlots(slots)) {
+      const base = slot * STRIDE;
+      const metrics = this.metricsOf(slot);
+      const holds = this.holds.size === 0 ? undefined : this.holds.get(slot);
+      let held: Metric[] | undefined;
+      if (holds !== undefined) {
+        held = ORDER.filter((m) => holds[m] !== undefined);
+        for (const m of held) delete metrics[m];
+        // Nothing left to send for this key: every value it had was held back.
+        if (Object.keys(metrics).length === 0) continue;
+      }
+      out.push({
+        ...this.keyParts(slot),
+        metrics,
+        rows: this.blocks[base + ROWS] as number,
+        file: this.files[slot] as string,
+        firstLine: this.blocks[base + FIRST] as number,
+        lastLine: this.blocks[base + LAST] as number,
+        ...(held !== undefined ? { held } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Key numbers sorted by target key, then date. */
+  private sortedSlots(slots: number[]): number[] {
+    const targetRank = rankOf(this.targetKeys);
+    const dayRank = rankOf(this.days);
+    const sortKey = (slot: number): number => {
+      const key = this.blocks[slot * STRIDE] as number;
+      const ti = Math.floor(key / DAY_SLOTS);
+      return (targetRank[ti] as number) * DAY_SLOTS + (dayRank[key - ti * DAY_SLOTS] as number);
+    };
+    return slots.sort((a, b) => sortKey(a) - sortKey(b));
+  }
+
+  private keyParts(slot: number): { target: Target; date: string } {
+    const key = this.blocks[slot * STRIDE] as number;
+    const ti = Math.floor(key / DAY_SLOTS);
+    return { target: this.targets[ti] as Target, date: this.days[key - ti * DAY_SLOTS] as string };
+  }
+
+  /** The key number of (target, day), created when new. */
+  private keyOf(t: Target, date: string, file: string): number {
     const tk = t.domId !== undefined ? `#${t.domId}` : (t.domain ?? '');
     let ti = this.targetIndex.get(tk);
     if (ti === undefined) {
@@ -100,51 +225,15 @@ export class Normalizer {
     }
     this.lastDay = date;
     this.lastDayIndex = di;
-    const slot = this.slotOf(ti, di, rec.origin.file);
-    const base = slot * STRIDE;
-    const exact = this.bigSums.size === 0 ? undefined : this.bigSums.get(slot);
-    if (exact !== undefined || !this.addSmall(base, rec.metrics)) {
-      if (!this.addExact(slot, rec, tk)) return;
-    }
-    const blocks = this.blocks;
-    const line = rec.origin.line;
-    const rows = blocks[base + ROWS] as number;
-    if (rows === 0 || line < (blocks[base + FIRST] as number)) blocks[base + FIRST] = line;
-    if (rows === 0 || line > (blocks[base + LAST] as number)) blocks[base + LAST] = line;
-    blocks[base + ROWS] = rows + 1;
-    if (rows === 0) this.recordCount++;
-    this.rowsAdded++;
+    return this.slotOf(ti, di, file);
   }
 
-  /** All day records, sorted by target key then date. */
-  records(): DayRecord[] {
-    const targetRank = rankOf(this.targetKeys);
-    const dayRank = rankOf(this.days);
-    const order: number[] = [];
-    for (let slot = 0; slot < this.keys; slot++) {
-      // A key whose every row was rejected has no rows: it is not a record.
-      if ((this.blocks[slot * STRIDE + ROWS] as number) > 0) order.push(slot);
-    }
-    const sortKey = (slot: number): number => {
-      const key = this.blocks[slot * STRIDE] as number;
-      const ti = Math.floor(key / DAY_SLOTS);
-      return (targetRank[ti] as number) * DAY_SLOTS + (dayRank[key - ti * DAY_SLOTS] as number);
-    };
-    order.sort((a, b) => sortKey(a) - sortKey(b));
-    return order.map((slot) => {
-      const base = slot * STRIDE;
-      const key = this.blocks[base] as number;
-      const ti = Math.floor(key / DAY_SLOTS);
-      return {
-        target: this.targets[ti] as Target,
-        date: this.days[key - ti * DAY_SLOTS] as string,
-        metrics: this.metricsOf(slot),
-        rows: this.blocks[base + ROWS] as number,
-        file: this.files[slot] as string,
-        firstLine: this.blocks[base + FIRST] as number,
-        lastLine: this.blocks[base + LAST] as number,
-      };
-    });
+  private holdSlot(slot: number, metric: Metric, cause: HoldCause): void {
+    let h = this.holds.get(slot);
+    if (h === undefined) this.holds.set(slot, (h = {}));
+    const e = h[metric];
+    if (e === undefined) h[metric] = { cause, rejections: 1 };
+    else e.rejections++;
   }
 
   /** The key number of (target, day), created (with every sum missing and no rows) when new. */
@@ -238,7 +327,7 @@ export class Normalizer {
   }
 
   /** Sum in bigint; checks every metric before touching any sum, so a rejected row leaves its key as it was. */
-  private addExact(slot: number, rec: SourceRecord, tk: string): boolean {
+  private addExact(slot: number, rec: SourceRecord): boolean {
     const current = this.exactSums(slot);
     const totals = current.slice();
     for (let k = 0; k < 4; k++) {
@@ -246,13 +335,13 @@ export class Normalizer {
       const v = rec.metrics[metric];
       if (v === undefined) continue;
       if (v < 0n) {
-        this.rejectRow(rec, metric, 'R_NEGATIVE', `${metric} ${v} is negative`);
+        this.rejectRow(slot, rec, metric, 'R_NEGATIVE', `${metric} ${v} is negative`);
         return false;
       }
       const cur = current[k] ?? 0n;
       const total = cur + v;
       if (total > XS_LONG_MAX) {
-        this.rejectRow(rec, metric, 'R_OVER_LONG', `${metric}: sum ${cur} + ${v} exceeds xs:long (${XS_LONG_MAX}) for ${tk} ${rec.date}`);
+        this.rejectRow(slot, rec, metric, 'R_OVER_LONG', `${metric}: sum ${cur} + ${v} exceeds xs:long (${XS_LONG_MAX}) for ${targetLabel(rec.target)} ${rec.date}`);
         return false;
       }
       totals[k] = total;
@@ -292,8 +381,11 @@ export class Normalizer {
     return metrics;
   }
 
-  private rejectRow(rec: SourceRecord, metric: Metric, code: RejectCode, reason: string): void {
+  /** The whole row is refused, so every metric it carried lost a value: those are held back for its key. */
+  private rejectRow(slot: number, rec: SourceRecord, metric: Metric, code: RejectCode, reason: string): void {
+    const cause: HoldCause = { code, reason, file: rec.origin.file, line: rec.origin.line };
     this.reject({ file: rec.origin.file, line: rec.origin.line, column: metric, code, reason });
+    for (const m of ORDER) if (rec.metrics[m] !== undefined) this.holdSlot(slot, m, cause);
   }
 }
 

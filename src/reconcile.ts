@@ -52,6 +52,8 @@ export interface ReconcileResult {
   resets: CounterReset[];
   /** Additive sums that would exceed xs:long. */
   overflows: ResolvedRecord[];
+  /** Additive records with a held-back metric: not sent at all (a node's slice is applied whole or not at all). */
+  heldWhole: ResolvedRecord[];
 }
 
 export const ZERO: Mail = { smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n };
@@ -84,7 +86,7 @@ export function periodStart(date: string): string {
 }
 
 export function reconcile(input: ReconcileInput): ReconcileResult {
-  const out: ReconcileResult = { nodes: [], unchanged: 0, alreadyApplied: 0, resets: [], overflows: [] };
+  const out: ReconcileResult = { nodes: [], unchanged: 0, alreadyApplied: 0, resets: [], overflows: [], heldWhole: [] };
   if (input.mode === 'cumulative') return reconcileCumulative(input, out);
   for (const rec of input.records) {
     const before = mailOf(input.recorded(rec.operator, rec.domId)?.get(rec.date));
@@ -100,6 +102,12 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       // additive: the source states increments; a slice already applied is never applied twice.
       if (input.isApplied?.(rec.operator, rec.domId, rec.date)) {
         out.alreadyApplied++;
+        continue;
+      }
+      // Sending the other metrics would mark this slice applied to the node, and the held one could then never
+      // be added: hold the node whole until the input is fixed (re-run with the same slice name).
+      if (rec.held !== undefined && rec.held.length > 0) {
+        out.heldWhole.push(rec);
         continue;
       }
       after = { ...before };

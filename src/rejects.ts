@@ -36,7 +36,8 @@ export class RejectSink {
     if (this.sample.length < this.sampleSize) this.sample.push(r);
     if (!this.out) return;
     if (this.jsonl) {
-      this.out.write(`${JSON.stringify({ ...r, message: REJECTS[r.code] })}\n`);
+      const { affects: _affects, ...row } = r; // the reject file keeps its columns; the report lists what was held
+      this.out.write(`${JSON.stringify({ ...row, message: REJECTS[r.code] })}\n`);
     } else {
       const row = [r.file, String(r.line), r.column ?? '', r.code, r.reason, r.raw ?? ''];
       this.out.write(`${row.map(csvField).join(',')}\n`);

@@ -23,6 +23,25 @@ export interface NodeFailure {
   errtext: string;
 }
 
+/**
+ * A metric of a (target, day) held back because a rejected value belonged to it: nothing was sent for it, so
+ * Plesk keeps what it recorded (docs/reconcile.md, "Held back").
+ */
+export interface HeldBack {
+  /** Domain or `dom_id N`, as the source named it. */
+  target: string;
+  date: string;
+  metric: string;
+  /** Reject code of the first rejection that held it (R_HELD_NODE: additive node held whole for another metric). */
+  code: string;
+  reason: string;
+  /** Where that rejection was (file or API object, line). */
+  file: string;
+  line: number;
+  /** Rejections that belonged to this metric of this key. */
+  rejections: number;
+}
+
 export interface RunReport {
   version: 1;
   run: {
@@ -50,6 +69,8 @@ export interface RunReport {
     /** Cumulative totals lower than what is recorded (counter reset or wrong period): nothing recorded. */
     resets: number;
     rejectedByCode: Record<string, number>;
+    /** (target, day, metric) held back because a rejected value belonged to them: listed in `heldBack`. */
+    heldBack: number;
   };
   targets: {
     resolved: number;
@@ -73,6 +94,8 @@ export interface RunReport {
   requests: { packetsFailed: number; packetsUncertain: number };
   ignored: Record<string, number>;
   failures: NodeFailure[];
+  /** The held-back metrics (first 1000; `records.heldBack` counts them all). */
+  heldBack: HeldBack[];
   rejectSample: Rejection[];
   intents?: { settledApplied: number; settledNotApplied: number; settledAmbiguous: number };
   exitCode: ExitCode;
@@ -84,13 +107,14 @@ export function emptyReport(run: RunReport['run']): RunReport {
   return {
     version: 1,
     run,
-    records: { read: 0, rejected: 0, skipped: 0, normalized: 0, resets: 0, rejectedByCode: {} },
+    records: { read: 0, rejected: 0, skipped: 0, normalized: 0, resets: 0, rejectedByCode: {}, heldBack: 0 },
     targets: { resolved: 0, unresolved: 0, unresolvedList: [] },
     nodes: { unchanged: 0, alreadyApplied: 0, sent: 0, applied: 0, failed: 0 },
     packets: 0,
     requests: { packetsFailed: 0, packetsUncertain: 0 },
     ignored: {},
     failures: [],
+    heldBack: [],
     rejectSample: [],
     exitCode: EXIT.OK,
     status: 'ok',
@@ -132,6 +156,10 @@ export function summaryText(r: RunReport): string {
   ];
   for (const u of r.targets.unresolvedList.slice(0, 10)) {
     lines.push(`  unresolved ${u.name}: ${u.reason} (${u.rows} rows, ${u.file}:${u.firstLine}-${u.lastLine})`);
+  }
+  if (r.records.heldBack > 0) {
+    lines.push(`  held back ${r.records.heldBack} metric(s) a rejected value belonged to: not sent, Plesk keeps what it recorded`);
+    for (const h of r.heldBack.slice(0, 10)) lines.push(`  held      ${h.target} ${h.date} ${h.metric}: [${h.code}] ${h.reason} (${h.file}:${h.line})`);
   }
   for (const f of r.failures.slice(0, 10)) {
     lines.push(`  failed    ${f.operator} dom_id ${f.dom_id} ${f.date}: ${f.errcode ? `[${f.errcode}] ` : ''}${f.errtext}`);

@@ -18,7 +18,7 @@ import { Parser, type CsvError } from 'csv-parse';
 import { z } from 'zod';
 import { dayOf, isValidDate, isValidTimeZone } from '../dates.js';
 import { TiError, errorMessage, type RejectCode } from '../errors.js';
-import { METRICS, XS_INT_MAX, canonicalDomain, type Metric, type Metrics, type SourceRecord, type Target } from '../model.js';
+import { METRICS, XS_INT_MAX, canonicalDomain, type HeldKey, type Metric, type Metrics, type SourceRecord, type Target } from '../model.js';
 import { UNIT_NAMES, parseAmount, unitOf, type Unit } from '../units.js';
 import { STDIN_NAME, openInput, type InputFile } from '../input/files.js';
 import type { Reader, ReaderContext } from './types.js';
@@ -542,7 +542,9 @@ class CsvRun {
         // An empty cell in a present metric column is missing for this row (unknown, not 0), like an absent
         // column. Checked after parsing failed: the common case, a number, pays nothing for it.
         if (cell.trim() === '') continue;
-        this.reject(line, col.name, v.error, `${col.name}: ${v.reason}`, record);
+        // The whole row is refused: every metric it had a value for is held back for its key.
+        const lost = cols.filter((c) => (record[c.index] as string).trim() !== '').map((c) => c.metric);
+        this.reject(line, col.name, v.error, `${col.name}: ${v.reason}`, record, { target, date, metrics: lost });
         return;
       }
       metrics[col.metric] = v;
@@ -560,14 +562,18 @@ class CsvRun {
         return;
       }
       const name = h.names[h.protocol] as string;
-      this.reject(line, name, 'R_BAD_PROTOCOL', `unknown protocol ${JSON.stringify(protoCell)} (expected smtp, pop3, imap or pop3_imap)`, record);
+      // Whatever mail metric it was, it is one the direction allows: those are held back for the key.
+      const dir = (record[h.direction] as string).trim().toLowerCase();
+      const lost = METRICS.filter((m) => (dir === 'in' || dir === 'out' ? m.endsWith(`_${dir}`) : true));
+      this.reject(line, name, 'R_BAD_PROTOCOL', `unknown protocol ${JSON.stringify(protoCell)} (expected smtp, pop3, imap or pop3_imap)`, record, { target, date, metrics: lost });
       return;
     }
     const dirCell = record[h.direction] as string;
     const metric = LONG_METRIC[`${kind}|${dirCell.trim().toLowerCase()}`];
     if (metric === undefined) {
       const name = h.names[h.direction] as string;
-      this.reject(line, name, 'R_BAD_DIRECTION', `unknown direction ${JSON.stringify(dirCell)} (expected in or out)`, record);
+      const lost = METRICS.filter((m) => m.startsWith(`${kind}_`));
+      this.reject(line, name, 'R_BAD_DIRECTION', `unknown direction ${JSON.stringify(dirCell)} (expected in or out)`, record, { target, date, metrics: lost });
       return;
     }
     let unit = this.unit;
@@ -577,7 +583,7 @@ class CsvRun {
         const u = unitOf(unitCell);
         if (u === undefined) {
           const name = h.names[h.unit] as string;
-          this.reject(line, name, 'R_BAD_UNIT', `unknown unit ${JSON.stringify(unitCell)} (expected one of ${UNIT_NAMES.join(', ')})`, record);
+          this.reject(line, name, 'R_BAD_UNIT', `unknown unit ${JSON.stringify(unitCell)} (expected one of ${UNIT_NAMES.join(', ')})`, record, { target, date, metrics: [metric] });
           return;
         }
         unit = u;
@@ -587,7 +593,7 @@ class CsvRun {
     const cell = record[h.bytes] as string;
     const v = cell.trim() === '' ? { error: 'R_NOT_NUMERIC' as const, reason: 'empty value' } : parseAmount(cell, unit);
     if (typeof v !== 'bigint') {
-      this.reject(line, bytesName, v.error, `${bytesName}: ${v.reason}`, record);
+      this.reject(line, bytesName, v.error, `${bytesName}: ${v.reason}`, record, { target, date, metrics: [metric] });
       return;
     }
     const metrics: Metrics = {};
@@ -627,7 +633,8 @@ class CsvRun {
     return undefined;
   }
 
-  private reject(line: number, column: string | undefined, code: RejectCode, reason: string, record: string[]): void {
+  /** `affects`: the key and metrics the rejected row had values for (held back, see normalize.ts). */
+  private reject(line: number, column: string | undefined, code: RejectCode, reason: string, record: string[], affects?: HeldKey): void {
     this.ctx.reject({
       file: this.file,
       line,
@@ -635,6 +642,7 @@ class CsvRun {
       code,
       reason,
       raw: rawRow(record, this.cfg.delimiter),
+      ...(affects !== undefined ? { affects } : {}),
     });
   }
 }

@@ -18,7 +18,7 @@ import { TiError, errorMessage, type RejectCode } from '../errors.js';
 import {
   HttpClient, HttpFailure, checkHttpAliases, foldHttpKeys, httpAliasKeys, httpKeys, httpSettingsOf, printableUrl, type HttpDefaults,
 } from '../http/index.js';
-import { canonicalDomain, XS_LONG_MAX, type Metrics, type SourceRecord } from '../model.js';
+import { canonicalDomain, XS_LONG_MAX, type HeldKey, type Metrics, type SourceRecord } from '../model.js';
 import { isValidDate } from '../dates.js';
 import { secretFromEnv } from '../secrets.js';
 import type { Reader, ReaderContext } from './types.js';
@@ -482,8 +482,11 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
       const handle = (domain: string, ans: Answer): void => {
         const file = `opensrs:${domain}`;
         const origin = { file, line: 0 };
-        const reject = (code: RejectCode, reason: string, extra: { column?: string; raw?: string; line?: number } = {}): void =>
-          ctx.reject({ file, line: extra.line ?? 0, code, reason, ...(extra.column ? { column: extra.column } : {}), ...(extra.raw !== undefined ? { raw: scrub(extra.raw) } : {}) });
+        const reject = (code: RejectCode, reason: string, extra: { column?: string; raw?: string; line?: number; affects?: HeldKey } = {}): void =>
+          ctx.reject({
+            file, line: extra.line ?? 0, code, reason, ...(extra.column ? { column: extra.column } : {}),
+            ...(extra.raw !== undefined ? { raw: scrub(extra.raw) } : {}), ...(extra.affects ? { affects: extra.affects } : {}),
+          });
 
         if (ans.status === 401 || ans.status === 403) {
           throw new TiError('TI_SOURCE_AUTH', `OpenSRS at ${where} refused the request (HTTP ${ans.status}); check OPENSRS_USER and its password/token`);
@@ -541,7 +544,9 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
           }
           const messages = isObject(day) ? day.messages : undefined;
           if (!isObject(messages)) {
-            reject('R_PARSE', `day ${key} has no "messages" object`, { column: `${path}.messages` });
+            reject('R_PARSE', `day ${key} has no "messages" object`, {
+              column: `${path}.messages`, affects: { target: { domain }, date, metrics: MESSAGE_METRICS.map(([, m]) => m) },
+            });
             continue;
           }
           const metrics: Metrics = {};
@@ -550,7 +555,12 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
             if (v === undefined || v === null || v === '') continue; // "" = none (seed 002, type user): missing, not 0
             const c = parseCounter(v);
             if (c.ok) metrics[metric] = c.value;
-            else reject(c.code, `${c.reason} in the OpenSRS answer for ${domain}`, { column: `${path}.messages.${field}`, raw: typeof v === 'string' ? v : String(v) });
+            else {
+              reject(c.code, `${c.reason} in the OpenSRS answer for ${domain}`, {
+                column: `${path}.messages.${field}`, raw: typeof v === 'string' ? v : String(v),
+                affects: { target: { domain }, date, metrics: [metric] },
+              });
+            }
           }
           if (Object.keys(metrics).length === 0) continue;
           emit({ target: { domain }, date, metrics, origin });

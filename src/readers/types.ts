@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { RejectCode } from '../errors.js';
 import type { HttpObserver } from '../http/index.js';
-import type { SourceRecord } from '../model.js';
+import type { HeldKey, SourceRecord } from '../model.js';
 
 export interface Rejection {
   /** File (or URL, or `domain@source`) the record came from. */
@@ -20,6 +20,11 @@ export interface Rejection {
   reason: string;
   /** The raw row or value, for the reject file. */
   raw?: string;
+  /**
+   * The (target, day) and metrics the rejected value belonged to, when the reader can tell: those metrics are
+   * held back for that key (never sent partial or as a made-up 0; Plesk keeps its value), see normalize.ts.
+   */
+  affects?: HeldKey;
 }
 
 export interface ReaderContext {

@@ -65,6 +65,15 @@ export function byKey(records: SourceRecord[]): Record<string, SourceRecord['met
   return out;
 }
 
+/** `domain date` → the metrics held back (a rejected value belonged to them), for records that have any. */
+export function heldByKey(records: SourceRecord[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of records) {
+    if (r.held) out[`${r.target.domain ?? `#${r.target.domId}`} ${r.date}`] = Object.keys(r.held).sort();
+  }
+  return out;
+}
+
 /** Daily mail of the committed samples (SAMPLE_ACCOUNTS), server zone UTC. */
 export const SAMPLE_EXPECTED: Record<string, SourceRecord['metrics']> = {
   'cpanel-alice.com 2026-11-01': { smtp_out: 5_242_880n, pop3_imap_out: 4_194_304n },

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel/index.js';
 import { classifyLegacyFile, legacyDay } from '../../src/readers/cpanel/legacy.js';
 import { cpuserFileText } from '../../src/stand-ins/cpanel-samples/samples.js';
-import { byKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
+import { byKey, heldByKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
 
 const cfg = (over: Record<string, unknown>) => cpanelSourceSchema.parse({ type: 'cpanel', from: 'legacy', ...over });
 
@@ -49,10 +49,13 @@ describe('cpanel legacy reader', () => {
       await writeFile(join(dir, 'map.csv'), 'greg,example.com\n');
       const run = await runReader(createCpanelReader(cfg({ path: dir, accountMap: join(dir, 'map.csv') })));
       expect(byKey(run.records)).toEqual({
-        'example.com 2012-06-15': { smtp_out: 12_351n, pop3_imap_out: 250n },
+        // lines 7 and 8 (smtp) are rejected: smtp_out of the 15th is held back, not sent as 12351 (partial).
+        'example.com 2012-06-15': { pop3_imap_out: 250n },
         'example.com 2012-06-16': { smtp_out: 0n, pop3_imap_out: 0n },
         'example.com 2012-06-17': { smtp_out: 0n, pop3_imap_out: 0n },
       });
+      expect(heldByKey(run.records)).toEqual({ 'example.com 2012-06-15': ['smtp_out'] });
+      expect(run.records[0]!.held!.smtp_out).toMatchObject({ code: 'R_NOT_NUMERIC', line: 7 });
       const file = join(dir, 'greg');
       expect(run.rejects.map((r) => [r.file, r.line, r.code])).toEqual([
         [file, 6, 'R_PARSE'],

@@ -6,7 +6,7 @@ import { TiError } from '../../src/errors.js';
 import { cpanelSourceSchema, createCpanelReader } from '../../src/readers/cpanel/index.js';
 import { createSqliteReader } from '../../src/readers/cpanel/sqlite.js';
 import { cpuserFileText, samplesOfAccount, SAMPLE_ACCOUNTS, writeSampleBandwidthDb } from '../../src/stand-ins/cpanel-samples/samples.js';
-import { byKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
+import { byKey, heldByKey, makeContext, runReader, SAMPLE_EXPECTED, SAMPLES, withTempDir } from './helpers.js';
 
 const cfg = (over: Record<string, unknown>) => cpanelSourceSchema.parse({ type: 'cpanel', from: 'sqlite', ...over });
 const utc = (y: number, m: number, d: number, h = 0, min = 0) => Date.UTC(y, m - 1, d, h, min) / 1000;
@@ -85,9 +85,11 @@ describe('cpanel sqlite reader', () => {
       expect(byKey(run.records)).toEqual({
         // 100.4 + 200.4 = 300.8 → 301; rounding per row would give 300.
         'carol.example 2026-11-01': { smtp_out: 10n, pop3_imap_out: 301n },
-        // The bad rows of the 2nd are rejected, but the day was measured: zero.
-        'carol.example 2026-11-02': { smtp_out: 0n, pop3_imap_out: 0n },
+        // The day was measured, but both of its mail rows were rejected: both metrics are held back (never a
+        // made-up 0 over what Plesk recorded).
+        'carol.example 2026-11-02': {},
       });
+      expect(heldByKey(run.records)).toEqual({ 'carol.example 2026-11-02': ['pop3_imap_out', 'smtp_out'] });
       const file = join(dir, 'carol.sqlite');
       expect(run.rejects).toEqual([
         { file, line: 5, column: 'bytes', code: 'R_NOT_NUMERIC', reason: expect.stringContaining('"lots"'), raw: 'lots' },

@@ -78,23 +78,22 @@ describe('Normalizer', () => {
     expect(cross?.rows).toBe(5);
   });
 
-  it('rejects a row whose sum passes xs:long and keeps the previous sums of its key', () => {
+  it('rejects a row whose sum passes xs:long and holds back every metric that row carried for its key', () => {
     const { n, rejects } = setup();
-    n.add(rec({ domain: 'a.com' }, '2026-11-01', { smtp_in: MAX - 10n, smtp_out: 5n }, 2));
+    n.add(rec({ domain: 'a.com' }, '2026-11-01', { smtp_in: MAX - 10n, smtp_out: 5n, pop3_imap_in: 1n }, 2));
     n.add(rec({ domain: 'a.com' }, '2026-11-01', { smtp_out: 1n, smtp_in: 11n }, 3));
-    n.add(rec({ domain: 'a.com' }, '2026-11-01', { smtp_in: 10n, smtp_out: 1n }, 4));
-    expect(rejects).toEqual([
-      {
-        file: 'in.csv',
-        line: 3,
-        column: 'smtp_in',
-        code: 'R_OVER_LONG',
-        reason: `smtp_in: sum ${MAX - 10n} + 11 exceeds xs:long (${MAX}) for a.com 2026-11-01`,
-      },
-    ]);
-    // the rejected row changed nothing (smtp_out 1 was not added); the next one was summed
+    n.add(rec({ domain: 'a.com' }, '2026-11-01', { smtp_in: 10n, smtp_out: 1n, pop3_imap_in: 2n }, 4));
+    const reason = `smtp_in: sum ${MAX - 10n} + 11 exceeds xs:long (${MAX}) for a.com 2026-11-01`;
+    expect(rejects).toEqual([{ file: 'in.csv', line: 3, column: 'smtp_in', code: 'R_OVER_LONG', reason }]);
+    // smtp_in and smtp_out lost row 3's values: a sum without them would be partial, so they are not sent.
+    // pop3_imap_in had no value in row 3: its sum is whole.
     expect(n.records()).toEqual([
-      { target: { domain: 'a.com' }, date: '2026-11-01', metrics: { smtp_in: MAX, smtp_out: 6n }, rows: 2, file: 'in.csv', firstLine: 2, lastLine: 4 },
+      { target: { domain: 'a.com' }, date: '2026-11-01', metrics: { pop3_imap_in: 3n }, rows: 2, file: 'in.csv', firstLine: 2, lastLine: 4, held: ['smtp_in', 'smtp_out'] },
+    ]);
+    const cause = { code: 'R_OVER_LONG', reason, file: 'in.csv', line: 3 };
+    expect(n.heldBack()).toEqual([
+      { target: { domain: 'a.com' }, date: '2026-11-01', metric: 'smtp_in', cause, rejections: 1 },
+      { target: { domain: 'a.com' }, date: '2026-11-01', metric: 'smtp_out', cause, rejections: 1 },
     ]);
     expect(n.rowsAdded).toBe(2);
   });

@@ -256,6 +256,7 @@ describe('long layout', () => {
         code: 'R_BAD_UNIT',
         reason: 'unknown unit "XB" (expected one of B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
         raw: '2026-11-01,a.com,imap,out,1,XB',
+        affects: { target: { domain: 'a.com' }, date: '2026-11-01', metrics: ['pop3_imap_out'] },
       },
     ]);
   });
@@ -411,7 +412,11 @@ describe('bad rows', () => {
     const got = await readText(WIDE_HEADER + '2026-11-01,a.com,1,x,-1,4\n');
     expect(got.records).toEqual([]);
     expect(got.rejects).toEqual([
-      { file: got.file, line: 2, column: 'smtp_out', code: 'R_NOT_NUMERIC', reason: 'smtp_out: not a number: "x"', raw: '2026-11-01,a.com,1,x,-1,4' },
+      {
+        file: got.file, line: 2, column: 'smtp_out', code: 'R_NOT_NUMERIC', reason: 'smtp_out: not a number: "x"', raw: '2026-11-01,a.com,1,x,-1,4',
+        // every metric the row had a value for is held back for its key (docs/reconcile.md)
+        affects: { target: { domain: 'a.com' }, date: '2026-11-01', metrics: ['smtp_in', 'smtp_out', 'pop3_imap_in', 'pop3_imap_out'] },
+      },
     ]);
   });
 

@@ -97,6 +97,8 @@ describe('opensrs reader: values', () => {
         code: 'R_OVER_LONG',
         reason: 'value 9223372036854775808 exceeds xs:long in the OpenSRS answer for opensrs-one.com',
         raw: '9223372036854775808',
+        // smtp_out of that day is held back (Plesk keeps its value), docs/reconcile.md
+        affects: { target: { domain: 'opensrs-one.com' }, date: '2024-01-06', metrics: ['smtp_out'] },
       },
     ]);
   });

@@ -22,7 +22,7 @@ import type { SourceRecord } from '../../model.js';
 import type { CpanelApiSource } from './config.js';
 import { emitAccount, loadAccountMap, mainDomainOf, pickMainDomain, type MainDomain } from './accounts.js';
 import {
-  AccountTally, DayMapper, IgnoredCounter, MAX_ACCEPTED_TIMESTAMP, MIN_ACCEPTED_TIMESTAMP,
+  AccountTally, CPANEL_METRICS, DayMapper, IgnoredCounter, MAX_ACCEPTED_TIMESTAMP, MIN_ACCEPTED_TIMESTAMP,
   mailMetricOf, midnightOf, parseBytes, rawText,
 } from './tally.js';
 
@@ -225,7 +225,8 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
             }
             const day = mapper.day(unix);
             if (typeof protocols !== 'object' || protocols === null || Array.isArray(protocols)) {
-              ctx.reject({ file: user, line: 0, column, code: 'R_PARSE', reason: `account ${user}: ${day} is not an object of protocols`, raw: rawText(protocols) });
+              // Which protocol it held is unknown: both metrics of the day lost a value.
+              tally.reject(ctx, day, CPANEL_METRICS, { file: user, line: 0, column, code: 'R_PARSE', reason: `account ${user}: ${day} is not an object of protocols`, raw: rawText(protocols) });
               continue;
             }
             tally.touch(day);
@@ -234,7 +235,7 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
               if (metric === undefined) continue;
               const parsed = parseBytes(value);
               if (!parsed.ok) {
-                ctx.reject({ file: user, line: 0, column: `${column}.${protocol}`, code: parsed.code, reason: `account ${user}, ${protocol} on ${day}: ${parsed.reason}`, raw: rawText(value) });
+                tally.reject(ctx, day, [metric], { file: user, line: 0, column: `${column}.${protocol}`, code: parsed.code, reason: `account ${user}, ${protocol} on ${day}: ${parsed.reason}`, raw: rawText(value) });
                 continue;
               }
               tally.add(day, metric, parsed.scaled);

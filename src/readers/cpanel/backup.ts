@@ -21,7 +21,9 @@ import type { Rejection, Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
 import type { CpanelBackupSource } from './config.js';
 import { cpuserTextDomain, emitAccount, loadAccountMap, pickMainDomain } from './accounts.js';
-import { AccountTally, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf } from './tally.js';
+import {
+  AccountTally, CPANEL_METRICS, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf, type CpanelMetric,
+} from './tally.js';
 
 const MANIFEST = 'bandwidth_db.json';
 const DATA = 'bandwidth_db_data.json';
@@ -133,26 +135,36 @@ class DumpState {
     const day = this.mapper.day(unixtime);
     if (this.cfg.interval === 'daily' && !this.mapper.isMidnight(unixtime)) this.offMidnight++;
     this.days.touch(day, line);
+    const domainId = typeof r.domain_id === 'string' && /^\d+$/.test(r.domain_id) ? Number(r.domain_id) : r.domain_id;
+    const validId = typeof domainId === 'number' && Number.isInteger(domainId);
+    // A rejected value is held back for the day; under a named domain it is dropped at finish() like its rows,
+    // under an id that cannot be read it may have been UNKNOWN's, so it holds the account's day.
+    const tallyOf = (): AccountTally => (validId ? this.mailOf(domainId) : this.days);
+    const held = (metrics: readonly CpanelMetric[], column: string, code: Rejection['code'], reason: string, raw: unknown) =>
+      tallyOf().reject(this.ctx, day, metrics, { file: label, line, column: `${at}.${column}`, code, reason, raw: rawText(raw) }, line);
     if (typeof r.protocol !== 'string') {
-      bad('protocol', 'R_PARSE', `protocol ${rawText(r.protocol)} is not a string`, r.protocol);
+      held(CPANEL_METRICS, 'protocol', 'R_PARSE', `protocol ${rawText(r.protocol)} is not a string`, r.protocol);
       return;
     }
     const metric = mailMetricOf(r.protocol, this.ignored);
     if (metric === undefined) return;
-    const domainId = typeof r.domain_id === 'string' && /^\d+$/.test(r.domain_id) ? Number(r.domain_id) : r.domain_id;
-    if (typeof domainId !== 'number' || !Number.isInteger(domainId)) {
-      bad('domain_id', 'R_PARSE', `domain_id ${rawText(r.domain_id)} is not an integer`, r.domain_id);
+    if (!validId) {
+      held([metric], 'domain_id', 'R_PARSE', `domain_id ${rawText(r.domain_id)} is not an integer`, r.domain_id);
       return;
     }
     const parsed = parseBytes(r.bytes);
     if (!parsed.ok) {
-      bad('bytes', parsed.code, `${r.protocol} on ${day}: ${parsed.reason}`, r.bytes);
+      held([metric], 'bytes', parsed.code, `${r.protocol} on ${day}: ${parsed.reason}`, r.bytes);
       return;
     }
+    this.mailOf(domainId).add(day, metric, parsed.scaled, line);
+    this.mailRows.set(domainId, (this.mailRows.get(domainId) ?? 0) + 1);
+  }
+
+  private mailOf(domainId: number): AccountTally {
     let t = this.mail.get(domainId);
     if (!t) this.mail.set(domainId, (t = new AccountTally()));
-    t.add(day, metric, parsed.scaled, line);
-    this.mailRows.set(domainId, (this.mailRows.get(domainId) ?? 0) + 1);
+    return t;
   }
 
   async finish(path: string, emit: (rec: SourceRecord) => void): Promise<void> {

@@ -137,7 +137,7 @@ export function createLegacyReader(cfg: CpanelLegacySource): Reader {
       else if (/^-[0-9eE.]+$/.test(bytes)) parsed = { ok: false, code: 'R_NEGATIVE', reason: `byte value "${bytes}" is negative` };
       else parsed = { ok: false, code: 'R_NOT_NUMERIC', reason: `"${bytes}" is not a byte count` };
       if (!parsed.ok) {
-        ctx.reject({ file, line, column: 'bytes', code: parsed.code, reason: `${protocol} on ${day}: ${parsed.reason}`, raw: text });
+        tally.reject(ctx, day, [metric], { file, line, column: 'bytes', code: parsed.code, reason: `${protocol} on ${day}: ${parsed.reason}`, raw: text }, line);
         return;
       }
       tally.add(day, metric, parsed.scaled, line);

@@ -137,7 +137,9 @@ export function createSqliteReader(cfg: CpanelSqliteSource, opts: SqliteReaderOp
         }
         const parsed = parseBytes(row.bytes);
         if (!parsed.ok) {
-          rejects.push({ file, line, column: 'bytes', code: parsed.code, reason: `${table} ${protocol} on ${day}: ${parsed.reason}`, raw: rawText(row.bytes) });
+          const r = { file, line, column: 'bytes', code: parsed.code, reason: `${table} ${protocol} on ${day}: ${parsed.reason}`, raw: rawText(row.bytes) };
+          rejects.push(r);
+          tally.hold(day, [metric], r);
           continue;
         }
         tally.add(day, metric, parsed.scaled);

@@ -5,10 +5,10 @@
 // bigints (nano-bytes) per (account, day, metric) and rounded half-up to whole bytes only when the
 // record is emitted: rounding each row first would lose up to half a byte per row.
 
-import { XS_LONG_MAX, type Metric, type SourceRecord } from '../../model.js';
+import { XS_LONG_MAX, type Held, type HoldCause, type Metric, type SourceRecord } from '../../model.js';
 import { dayjs, dayOf } from '../../dates.js';
 import type { RejectCode } from '../../errors.js';
-import type { ReaderContext } from '../types.js';
+import type { ReaderContext, Rejection } from '../types.js';
 
 /** Fixed-point scale of the sums: 9 fractional digits (digits beyond the 9th are cut). */
 const SCALE = 1_000_000_000n;
@@ -115,7 +115,12 @@ interface DayBucket {
   pop3_imap_out: bigint;
   /** First source line that touched this day (0 for API answers and DB rows). */
   line: number;
+  /** Metrics a rejected value of this day belonged to: emitted as held, never as a partial sum or a 0. */
+  held?: Held;
 }
+
+/** Both metrics cPanel measures: what a rejected row whose protocol is unknown may have belonged to. */
+export const CPANEL_METRICS: readonly CpanelMetric[] = ['smtp_out', 'pop3_imap_out'];
 
 /**
  * Mail bytes of one account, per day. A day the source holds for the account (any row, any
@@ -139,12 +144,27 @@ export class AccountTally {
     this.touch(day, line)[metric] += scaled;
   }
 
-  /** Add every day and sum of `other` into this tally. */
+  /**
+   * A value of `day` was rejected (`r`, reported here): the metrics it belonged to are held back for that day.
+   * The day is touched: the source did measure the account that day.
+   */
+  reject(ctx: Pick<ReaderContext, 'reject'>, day: string, metrics: readonly CpanelMetric[], r: Rejection, line = 0): void {
+    ctx.reject(r);
+    this.hold(day, metrics, { code: r.code, reason: r.reason, file: r.file, line: r.line }, line);
+  }
+
+  hold(day: string, metrics: readonly CpanelMetric[], cause: HoldCause, line = 0): void {
+    const b = this.touch(day, line);
+    for (const m of metrics) (b.held ??= {})[m] ??= cause;
+  }
+
+  /** Add every day, sum and held metric of `other` into this tally. */
   merge(other: AccountTally): void {
     for (const [day, b] of other.days) {
       const mine = this.touch(day, b.line);
       mine.smtp_out += b.smtp_out;
       mine.pop3_imap_out += b.pop3_imap_out;
+      if (b.held) for (const [m, cause] of Object.entries(b.held) as [CpanelMetric, HoldCause][]) (mine.held ??= {})[m] ??= cause;
     }
   }
 
@@ -153,26 +173,30 @@ export class AccountTally {
   }
 
   /**
-   * The records of this account, by day, rounded. A sum beyond xs:long is rejected (that metric is
-   * left out, the other one is kept).
+   * The records of this account, by day, rounded. A held metric is left out and carried as `held`; a sum
+   * beyond xs:long is rejected and held the same way.
    */
   *records(domain: string, file: string, ctx: Pick<ReaderContext, 'reject'>): Generator<SourceRecord> {
     const days = [...this.days.keys()].sort();
     for (const date of days) {
       const b = this.days.get(date)!;
       const metrics: SourceRecord['metrics'] = {};
-      for (const metric of ['smtp_out', 'pop3_imap_out'] as const) {
+      let held = b.held;
+      for (const metric of CPANEL_METRICS) {
+        if (held?.[metric]) continue;
         const value = roundScaled(b[metric]);
         if (value > XS_LONG_MAX) {
-          ctx.reject({
+          const r: Rejection = {
             file, line: b.line, column: metric, code: 'R_OVER_LONG',
             reason: `${metric} of ${domain} on ${date} sums to ${value}, beyond xs:long`, raw: String(value),
-          });
+          };
+          ctx.reject(r);
+          held = { ...held, [metric]: { code: r.code, reason: r.reason, file, line: b.line } };
           continue;
         }
         metrics[metric] = value;
       }
-      yield { target: { domain }, date, metrics, origin: { file, line: b.line } };
+      yield { target: { domain }, date, metrics, origin: { file, line: b.line }, ...(held ? { held } : {}) };
     }
   }
 }

@@ -37,6 +37,8 @@ export interface WhmMockOptions {
   transientFailures?: number;
   /** uapi_cpanel for these users answers this HTTP status (e.g. 500) every time. */
   httpErrors?: Record<string, number>;
+  /** `data.uapi.data` of Bandwidth::query for these users, sent as given (odd values: strings past xs:long, …). */
+  dataFor?: Record<string, unknown>;
   /** Serve HTTPS with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
 }
@@ -174,7 +176,8 @@ export async function startWhmMock(opts: WhmMockOptions): Promise<WhmMock> {
       if (params['cpanel.module'] !== 'Bandwidth' || params['cpanel.function'] !== 'query') {
         return send(res, 200, { metadata: meta('uapi_cpanel', 1, 'OK'), data: { uapi: uapi(null, [`The mock has no “${params['cpanel.module']}::${params['cpanel.function']}”.`]) } });
       }
-      const answer = fail.has(user) ? uapi(null, [whmMockFailText(user)]) : bandwidthQuery(account, params);
+      const given = opts.dataFor?.[user];
+      const answer = fail.has(user) ? uapi(null, [whmMockFailText(user)]) : given !== undefined ? uapi(given) : bandwidthQuery(account, params);
       return send(res, 200, { metadata: meta('uapi_cpanel', 1, 'OK'), data: { uapi: answer } });
     }
     return send(res, 200, { metadata: meta(fn, 0, `Unknown app (“${fn}”) requested for this version (1) of the API.`) });
