@@ -207,6 +207,11 @@ export function packageRoot(): string {
 export async function main(argv: string[]): Promise<ExitCode> {
   const [cmd, ...rest] = argv;
   try {
+    // `COMMAND --help` prints the help; it must never run the command (emulator would start a server).
+    if (cmd !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      process.stdout.write(`${HELP}\n`);
+      return EXIT.OK;
+    }
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'validate': return await cmdValidate(rest);

@@ -21,7 +21,13 @@ describe('parseXml', () => {
     expect(root.name).toBe('packet');
     expect(root.attributes).toEqual({ version: '1.6.3.0', x: 'a&b' });
     const name = root.children[0]!.children[0]!.children[0]!.children[0]!;
-    expect(name).toEqual({ name: 'name', attributes: {}, children: [], text: 'a&b <c> "\' é€<raw>&amp;' });
+    expect(name).toEqual({ name: 'name', attributes: {}, children: [], text: 'a&b <c> "\' é€<raw>&amp;', line: 2 });
+  });
+
+  it('gives every element the line its start tag ends on, across comments, CDATA and multi-line tags', () => {
+    const root = parseXml('<?xml version="1.0"?>\n<!-- one\ntwo -->\n<packet>\n  <a><![CDATA[x\ny]]></a>\n  <b\n   x="1"><c/>\n  </b><d/></packet>');
+    const lines = (el: typeof root): string[] => [`${el.name}:${el.line}`, ...el.children.flatMap(lines)];
+    expect(lines(root)).toEqual(['packet:4', 'a:5', 'b:8', 'c:8', 'd:9']);
   });
 
   it('refuses mismatched, unclosed and stray end tags that xmlbuilder2 alone accepts', () => {

@@ -141,7 +141,7 @@ describe('against the emulator', () => {
       const parsed = parseServicePlanGetResponse(answer.body);
       expect(parsed.kind).toBe('ok');
       const plans = parsed.kind === 'ok' ? parsed.value : [];
-      expect(plans.map((p) => [p.id, p.name, p.overuse])).toEqual([[1, 'base_plan', 'notify']]);
+      expect(plans.map((p) => [p.id, p.name, p.overuse])).toEqual([[1, 'base_plan', 'notify'], [2, 'Standard 6 GiB', 'block'], [3, 'Unlimited', 'normal']]);
       expect(plans[0]!.limits.get('max_traffic')).toBe(107374182400n);
       expect(plans[0]!.limits.get('max_box')).toBe(-1n);
     } finally {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { domainToUnicode } from 'node:url';
 import { z } from 'zod';
-import { isValidDate } from '../../dates.js';
+import { isValidDate, isValidTimeZone } from '../../dates.js';
 import { TiError, errorMessage } from '../../errors.js';
 import { canonicalDomain, TRAFFIC_FIELDS, XS_INT_MAX, XS_LONG_MAX, type FullTraffic } from '../../model.js';
 
@@ -17,8 +17,56 @@ const byteCount = z.union([
 
 const objectId = z.int().min(1).max(XS_INT_MAX);
 const day = z.string().refine(isValidDate, 'expected a calendar date YYYY-MM-DD');
+/** A limit value as Plesk writes it (xs:long; -1 = unlimited). */
+const limitValue = z.union([
+  z.string().regex(/^-?\d+$/, 'expected a whole number (-1 = unlimited)'),
+  z.number().int().refine(Number.isSafeInteger, 'unsafe integer: write it as a decimal string'),
+]).refine((v) => BigInt(v) <= XS_LONG_MAX && BigInt(v) >= -XS_LONG_MAX - 1n, 'exceeds xs:long');
+const settingMap = z.record(z.string().min(1), z.string());
+
+/** webspace/get `disk_usage` categories, in the output tree's order (all bytes). */
+export const DISK_USAGE_FIELDS = [
+  'httpdocs', 'httpsdocs', 'subdomains', 'web_users', 'anonftp', 'logs', 'dbases', 'mailboxes', 'maillists', 'domaindumps', 'configs', 'chroot',
+] as const;
+export type DiskUsageField = (typeof DISK_USAGE_FIELDS)[number];
+
+/** webspace/get `stat` object counters the fixture may give (domains and sites are counted from the sites). */
+export const STAT_COUNTERS = ['subdom', 'wu', 'box', 'redir', 'mg', 'resp', 'maillists', 'db', 'mssql_db'] as const;
+export type StatCounter = (typeof STAT_COUNTERS)[number];
+
+/** Default server preferences: both directions counted (3), as the docs' sample shows. */
+const serverSchema = z.strictObject({
+  /** gen_info/server_name. */
+  name: z.string().min(1).default('plesk.emulator.test'),
+  guid: z.string().min(1).optional(),
+  /** gen_info/mode (api-php-lib's test expects `standard`). */
+  mode: z.string().min(1).default('standard'),
+  /** The panel's clock: "this month" of `stat`/`resource-usage`, and get_traffic's default to_date. */
+  timezone: z.string().refine(isValidTimeZone, 'expected an IANA time zone name such as Europe/Berlin').default('UTC'),
+  /** Shared hosting addresses (hosting/vrt_hst/ip_address: one or two). */
+  ipAddresses: z.array(z.string().min(1)).min(1).max(2).default(['203.0.113.10']),
+  prefs: z.strictObject({
+    /** Which directions count against traffic limits: 1 inbound, 2 outbound, 3 both (docs 37029). */
+    traffic_accounting: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(3),
+    /** Months statistics are kept. */
+    stat_ttl: z.int().min(1).default(3),
+    restart_apache_interval: z.int().min(0).default(0),
+  }).prefault({}),
+  /** stat/version. */
+  version: z.strictObject({
+    plesk_name: z.string().default('psa'),
+    plesk_version: z.string().default('18.0.80'),
+    plesk_os: z.string().default('Ubuntu'),
+    plesk_os_version: z.string().default('22.04'),
+    plesk_build: z.string().default('18.0.80.0'),
+    os_release: z.string().default('22.04'),
+  }).prefault({}),
+  /** Server-wide PHP settings, over PHP's own defaults (webspace php-settings). */
+  php: settingMap.default({}),
+}).prefault({});
 
 export const emulatorFixtureSchema = z.strictObject({
+  server: serverSchema,
   auth: z.strictObject({
     login: z.string().min(1),
     password: z.string().min(1),
@@ -32,6 +80,24 @@ export const emulatorFixtureSchema = z.strictObject({
     /** gen_info/status: 0 active, 16 disabled (plesk-api-notes.md §5.1). */
     status: z.int().min(0).optional(),
     crDate: day.optional(),
+    /** The service plan (plans[].id); none = a custom subscription (`<subscriptions/>` is empty). */
+    planId: objectId.optional(),
+    /** The subscription's own limits over its plan's: a customized subscription (plesk-api-notes.md §6.3). */
+    limits: z.strictObject({
+      overuse: z.string().min(1).optional(),
+      values: z.record(z.string().min(1), limitValue).default({}),
+    }).optional(),
+    /** subscriptions/subscription flags; default: locked and not synchronized when customized. */
+    locked: z.boolean().optional(),
+    synchronized: z.boolean().optional(),
+    /** disk_usage bytes per category (absent = 0); gen_info/real_size is their sum. */
+    diskUsage: z.partialRecord(z.enum(DISK_USAGE_FIELDS), byteCount).optional(),
+    /** stat counters (mailboxes, databases, …; absent = 0). */
+    counters: z.partialRecord(z.enum(STAT_COUNTERS), z.int().min(0).max(4294967295)).optional(),
+    /** hosting/vrt_hst properties over the plan's (www_root is derived). */
+    hosting: settingMap.optional(),
+    /** php-settings over the plan's and the server's. */
+    php: settingMap.optional(),
   })),
   /** Sites; a subscription's main site (id = webspace id) is implied when not listed. */
   sites: z.array(z.strictObject({
@@ -81,7 +147,18 @@ export interface Subscription {
   guid: string;
   status: number;
   crDate: string;
+  planId: number | undefined;
+  /** Own limits over the plan's (a customization), as written in the fixture. */
+  ownLimits: { overuse?: string; values: Record<string, bigint> } | undefined;
+  locked: boolean | undefined;
+  synchronized: boolean | undefined;
+  diskUsage: Record<DiskUsageField, bigint>;
+  counters: Record<StatCounter, number>;
+  hosting: Record<string, string>;
+  php: Record<string, string>;
 }
+
+export type ServerConfig = z.output<typeof serverSchema> & { guid: string };
 
 export interface Site {
   id: number;
@@ -105,6 +182,7 @@ export interface Plan {
 }
 
 export interface EmulatorState {
+  server: ServerConfig;
   auth: { login: string; password: string; secretKeys: string[] };
   subscriptions: Map<number, Subscription>;
   sites: Map<number, Site>;
@@ -154,12 +232,26 @@ export function buildState(input: EmulatorFixture): EmulatorState {
   if (!parsed.success) throw new TiError('TI_CONFIG', `emulator fixture: ${z.prettifyError(parsed.error)}`);
   const f: ParsedFixture = parsed.data;
 
+  const planIds = new Set(f.plans.map((p) => p.id));
+  if (planIds.size !== f.plans.length) throw new TiError('TI_CONFIG', 'emulator fixture: two plans share an id');
   const subscriptions = new Map<number, Subscription>();
   for (const s of f.subscriptions) {
     if (subscriptions.has(s.id)) throw new TiError('TI_CONFIG', `emulator fixture: subscription id ${s.id} twice`);
+    if (s.planId !== undefined && !planIds.has(s.planId)) {
+      throw new TiError('TI_CONFIG', `emulator fixture: subscription ${s.id} names unknown plan ${s.planId}`);
+    }
     subscriptions.set(s.id, {
       id: s.id, ...names(s.name), guid: s.guid ?? derivedGuid('webspace', s.id),
       status: s.status ?? 0, crDate: s.crDate ?? DEFAULT_CR_DATE,
+      planId: s.planId,
+      ownLimits: s.limits === undefined ? undefined : {
+        ...(s.limits.overuse !== undefined ? { overuse: s.limits.overuse } : {}),
+        values: Object.fromEntries(Object.entries(s.limits.values).map(([k, v]) => [k, BigInt(v)])),
+      },
+      locked: s.locked, synchronized: s.synchronized,
+      diskUsage: Object.fromEntries(DISK_USAGE_FIELDS.map((k) => [k, BigInt(s.diskUsage?.[k] ?? 0)])) as Record<DiskUsageField, bigint>,
+      counters: Object.fromEntries(STAT_COUNTERS.map((k) => [k, s.counters?.[k] ?? 0])) as Record<StatCounter, number>,
+      hosting: { ...s.hosting }, php: { ...s.php },
     });
   }
 
@@ -218,7 +310,8 @@ export function buildState(input: EmulatorFixture): EmulatorState {
   if (subscriptionsByName.size !== subscriptions.size || sitesByName.size !== sites.size) {
     throw new TiError('TI_CONFIG', 'emulator fixture: two subscriptions or two sites share a name');
   }
-  return { auth: { ...f.auth }, subscriptions, sites, subscriptionsByName, sitesByName, plans, traffic };
+  const server: ServerConfig = { ...f.server, guid: f.server.guid ?? derivedGuid('server', 1) };
+  return { server, auth: { ...f.auth }, subscriptions, sites, subscriptionsByName, sitesByName, plans, traffic };
 }
 
 /** The state as a fixture (JSON-able; byte counts as decimal strings), traffic sorted by dom_id and day. */
@@ -233,10 +326,21 @@ export function dumpState(state: EmulatorState): EmulatorFixture {
       traffic.push({ domId, date, ...out });
     }
   }
+  const text = (r: Record<string, bigint | number>): Record<string, string> =>
+    Object.fromEntries(Object.entries(r).filter(([, v]) => v !== 0n && v !== 0).map(([k, v]) => [k, v.toString()]));
   return {
+    server: structuredClone(state.server),
     auth: { login: state.auth.login, password: state.auth.password, secretKeys: [...state.auth.secretKeys] },
     subscriptions: [...state.subscriptions.values()].map((s) => ({
       id: s.id, name: s.name, guid: s.guid, status: s.status, crDate: s.crDate,
+      ...(s.planId !== undefined ? { planId: s.planId } : {}),
+      ...(s.ownLimits ? { limits: { ...(s.ownLimits.overuse !== undefined ? { overuse: s.ownLimits.overuse } : {}), values: text(s.ownLimits.values) } } : {}),
+      ...(s.locked !== undefined ? { locked: s.locked } : {}),
+      ...(s.synchronized !== undefined ? { synchronized: s.synchronized } : {}),
+      ...(Object.keys(text(s.diskUsage)).length > 0 ? { diskUsage: text(s.diskUsage) } : {}),
+      ...(Object.keys(text(s.counters)).length > 0 ? { counters: Object.fromEntries(Object.entries(text(s.counters)).map(([k, v]) => [k, Number(v)])) } : {}),
+      ...(Object.keys(s.hosting).length > 0 ? { hosting: { ...s.hosting } } : {}),
+      ...(Object.keys(s.php).length > 0 ? { php: { ...s.php } } : {}),
     })),
     sites: [...state.sites.values()].filter((s) => !s.implied).map((s) => ({
       id: s.id, name: s.name, webspaceId: s.webspaceId, guid: s.guid, crDate: s.crDate,

@@ -1,14 +1,18 @@
 // What the emulated Plesk does with a packet that passed every checkup: each operator, each operation
 // in order, answered in the response shapes of agent_output.tree.txt (element order included).
-// Implemented: webspace and site `get`, `get_traffic`, `set_traffic`; service-plan `get`. Any other
-// operation answers a result with errcode 1017 ("Feature not supported by current XML API version",
-// plesk-api-notes.md §2.3): the closest code Plesk has for "this server does not do that".
+// Implemented: webspace and site `get` (datasets in datasets.ts), `get_traffic`, `set_traffic`;
+// service-plan `get`; server `get` and `get_protos` (server-info.ts). Any other operation, and any dataset
+// the emulator cannot fill, answers a result with errcode 1017 ("Feature not supported by current XML API
+// version", plesk-api-notes.md §2.3): the closest code Plesk has for "this server does not do that".
 
 import { create } from 'xmlbuilder2';
 import type { ExpandObject } from 'xmlbuilder2/lib/interfaces.js';
 import { METRICS, TRAFFIC_FIELDS, XS_LONG_MAX, canonicalDomain, type FullTraffic } from '../../model.js';
+import { findElement, outputSchema } from './schema/index.js';
 import type { XmlElement } from './schema/xml.js';
 import { zeroTraffic, type EmulatorState, type Plan, type Site, type Subscription } from './fixture.js';
+import { planDatasets, realSize, siteData, unsupportedText, webspaceData, type DatasetContext } from './datasets.js';
+import { serverGet, serverGetProtos } from './server-info.js';
 
 export type XmlBuilder = ReturnType<typeof create>;
 
@@ -17,7 +21,8 @@ export interface ExecContext {
   semantics: 'replace' | 'add';
   /** dom_id → errcode to answer instead of acting (Faults.errorsById). */
   errorsById: Record<string, number> | undefined;
-  /** Today (UTC): the upper bound of get_traffic without to_date (plesk-api-notes.md §4.1). */
+  /** Today in the panel's time zone: the upper bound of get_traffic without to_date (plesk-api-notes.md §4.1),
+   *  and "this month" of the stat and resource-usage datasets. */
   today: string;
   /** Called for every set_traffic node applied. */
   onApplied(): void;
@@ -158,18 +163,19 @@ function genInfo(data: XmlBuilder, op: Operator, id: number, state: EmulatorStat
       .ele('name').txt(s.name).up()
       .ele('ascii-name').txt(s.asciiName).up()
       .ele('status').txt(String(s.status)).up()
-      .ele('real_size').txt('0').up()
+      .ele('real_size').txt(realSize(s).toString()).up()
       .ele('htype').txt('vrt_hst').up()
       .ele('guid').txt(s.guid).up()
       .ele('vendor-guid').txt(ADMIN_GUID).up()
       .ele('external-id').up();
   } else {
     const s = state.sites.get(id)!;
+    const owner = state.subscriptions.get(s.webspaceId)!;
     g.ele('cr_date').txt(s.crDate).up()
       .ele('name').txt(s.name).up()
       .ele('ascii-name').txt(s.asciiName).up()
-      .ele('status').txt('0').up()
-      .ele('real_size').txt('0').up()
+      .ele('status').txt(String(owner.status)).up()
+      .ele('real_size').txt(s.main ? realSize(owner).toString() : '0').up()
       .ele('htype').txt('vrt_hst').up()
       .ele('guid').txt(s.guid).up()
       .ele('webspace-guid').txt(state.subscriptions.get(s.webspaceId)!.guid).up()
@@ -183,16 +189,21 @@ const ADMIN_GUID = '00000000-0000-4000-8000-000000000001';
 function opGet(op: Operator, req: XmlElement, out: XmlBuilder, ctx: ExecContext): void {
   const get = out.ele('get');
   const dataset = req.children.find((c) => c.name === 'dataset');
-  const wantGenInfo = dataset?.children.some((c) => c.name === 'gen_info') ?? false;
+  const { emit, unsupported } = planDatasets(op, dataset?.children.map((c) => c.name) ?? []);
   // An empty <dataset/> makes Plesk leave out the ids (plesk-api-notes.md §5.1, live observation).
   const emptyDataset = (dataset?.children.length ?? 0) === 0;
+  const dctx: DatasetContext = { state: ctx.state, today: ctx.today };
   for (const sel of select(op, req.children.find((c) => c.name === 'filter'), ctx.state)) {
-    const { result, ok } = openResult(get, sel, ctx, !emptyDataset);
-    // Only gen_info is emulated; the other dataset groups (hosting, limits, stat, …) are left out.
-    if (ok && !emptyDataset && sel.kind === 'object') {
-      const data = result.ele('data');
-      if (wantGenInfo) genInfo(data, op, sel.id, ctx.state);
-    }
+    // A group the emulator cannot fill refuses the object's result (1017), never an empty <data/>.
+    const refusal: Selection = sel.kind === 'object' && unsupported.length > 0
+      ? { kind: 'error', filterId: sel.filterId, code: 1017, text: unsupportedText(unsupported), id: sel.id }
+      : sel;
+    const { result, ok } = openResult(get, refusal, ctx, !emptyDataset);
+    if (!ok || emptyDataset || sel.kind !== 'object') continue;
+    const data = result.ele('data');
+    const gen = (d: XmlBuilder): void => genInfo(d, op, sel.id, ctx.state);
+    if (op === 'webspace') webspaceData(data, emit, dctx, ctx.state.subscriptions.get(sel.id)!, gen);
+    else siteData(data, emit, dctx, ctx.state.sites.get(sel.id)!, gen);
   }
 }
 
@@ -291,8 +302,12 @@ function opServicePlanGet(req: XmlElement, out: XmlBuilder, ctx: ExecContext): v
   }
 }
 
-function unsupported(opName: string, out: XmlBuilder): void {
-  error(out.ele(opName).ele('result'), 1017);
+/** 1017 in the shape the output tree gives the operation: inside `<result>`, or (resultType) directly. */
+function unsupported(operator: string, opName: string, out: XmlBuilder): void {
+  const op = out.ele(opName);
+  const direct = findElement(outputSchema(), ['packet', operator, opName, 'status']) !== undefined
+    && findElement(outputSchema(), ['packet', operator, opName, 'result']) === undefined;
+  error(direct ? op : op.ele('result'), 1017);
 }
 
 /** Runs every operation of a valid packet; returns the response `<packet>`. */
@@ -309,11 +324,15 @@ export function executePacket(packet: XmlElement, version: string, ctx: ExecCont
         if (name === 'get') opGet(op, operation, out, ctx);
         else if (name === 'get_traffic') opGetTraffic(op, operation, out, ctx);
         else if (name === 'set_traffic') opSetTraffic(op, operation, out, ctx);
-        else unsupported(name, out);
+        else unsupported(op, name, out);
       } else if (operator.name === 'service-plan' && name === 'get') {
         opServicePlanGet(operation, out, ctx);
+      } else if (operator.name === 'server' && name === 'get') {
+        serverGet(operation, out, ctx.state);
+      } else if (operator.name === 'server' && name === 'get_protos') {
+        serverGetProtos(out);
       } else {
-        unsupported(name, out);
+        unsupported(operator.name, name, out);
       }
     }
   }

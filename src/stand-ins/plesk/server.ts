@@ -14,15 +14,15 @@ import { silentLogger } from '../../log.js';
 import type { FullTraffic } from '../../model.js';
 import { today } from '../../dates.js';
 import { inputSchema } from './schema/index.js';
-import { validateDocument } from './schema/validate.js';
+import { validateWithLines } from './schema/validate.js';
 import { parseXml, XmlError, type XmlElement } from './schema/xml.js';
 import { FaultDice, type Faults } from './faults.js';
 import { buildState, dumpState, loadFixture, type EmulatorFixture, type EmulatorState } from './fixture.js';
 import { executePacket, systemError, type XmlBuilder } from './operations.js';
+import { KNOWN_PROTOCOLS, SERVER_VERSION, versionSupported } from './protocols.js';
 
 export const AGENT_PATH = '/enterprise/control/agent.php';
-/** The newest protocol version this server speaks (the schema trees' version). */
-export const SERVER_VERSION = '1.6.9.1';
+export { SERVER_VERSION, KNOWN_PROTOCOLS, versionSupported };
 
 export interface EmulatorOptions {
   /** The fixture itself, or the path of its JSON file. */
@@ -36,6 +36,8 @@ export interface EmulatorOptions {
   setTrafficSemantics?: 'replace' | 'add';
   faults?: Faults;
   log?: Logger;
+  /** The panel's today (YYYY-MM-DD) for tests; default: the clock, in the fixture's server.timezone. */
+  today?: string;
 }
 
 export interface Emulator {
@@ -61,17 +63,9 @@ const HTML_404 = '<html><head><title>404 Not Found</title></head><body><center><
 // What the panel's nginx (sw-cp-server) answers while Plesk restarts or updates.
 const HTML_503 = '<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center></body></html>\n';
 
-/** Versions compare numerically by dotted part; missing parts are 0 (1.6 = 1.6.0.0). */
-function versionSupported(v: string): boolean {
-  if (!/^\d+(\.\d+){0,3}$/.test(v)) return false;
-  const parts = v.split('.').map(Number);
-  const max = SERVER_VERSION.split('.').map(Number);
-  for (let i = 0; i < 4; i++) {
-    const a = parts[i] ?? 0;
-    const b = max[i]!;
-    if (a !== b) return a < b;
-  }
-  return true;
+/** Plesk's errtext for a packet that fails the schema checkup (WHMCS and BoxBilling module threads). */
+export function parserError(line: number, message: string): string {
+  return `Parser error: Request is invalid. Error in line ${line}: ${message}`;
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -120,36 +114,41 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return refuse(SERVER_VERSION, 1014, err.kind === 'doctype' ? 'XML parsing error: DOCTYPE is not allowed' : `XML parsing error: ${err.message}`);
     }
     if (root.name !== 'packet') {
-      return refuse(SERVER_VERSION, 1014, `Element '${root.name}': No matching global declaration available for the validation root.`);
+      return refuse(SERVER_VERSION, 1014, parserError(root.line ?? 1, `Element '${root.name}': No matching global declaration available for the validation root.`));
     }
-    // 2. Protocol version: optional; newer than ours or not a version → 1005 (api-php-lib: 100.0.0 → 1005).
+    // 2. Protocol version: optional; newer than ours or not a version → 1005 (versionSupported).
     const version = root.attributes['version'];
     if (version !== undefined && !versionSupported(version.trim())) {
       return refuse(SERVER_VERSION, 1005, 'XML API protocol version not supported.', [`protocol version '${version}' not supported`]);
     }
     const replyVersion = version?.trim() ?? SERVER_VERSION;
-    // 3. Authentication: KEY wins when both forms are sent (api-php-lib sends one or the other).
+    // 3. Authentication: KEY wins when both forms are sent (api-php-lib sends one or the other). A login
+    //    is a method only with its password header: a live 1.6.9.1 panel answers 1029 to HTTP_AUTH_LOGIN
+    //    without HTTP_AUTH_PASSWD (plesk/api-examples#7), which is what any client sending an empty password
+    //    through curl meets (curl drops empty headers).
     const key = header(headers, 'key');
     const login = header(headers, 'http_auth_login');
+    const password = header(headers, 'http_auth_passwd');
     if (key !== undefined) {
       if (!state.auth.secretKeys.includes(key)) {
         return { doc: systemError(replyVersion, 11003, 'PleskAPIInvalidSecretKeyException : Invalid secret key usage. Please check logs for details.') };
       }
-    } else if (login !== undefined) {
-      if (login !== state.auth.login || header(headers, 'http_auth_passwd') !== state.auth.password) {
+    } else if (login !== undefined && password !== undefined) {
+      if (login !== state.auth.login || password !== state.auth.password) {
         return { doc: systemError(replyVersion, 1001, 'Authentication failed') };
       }
     } else {
-      // No headers, or HTTP Basic: "Authentication method is not specified" (live, plesk-api-notes.md §1.1).
+      // No headers, half a pair, or HTTP Basic (live, plesk-api-notes.md §1.1).
       return { doc: systemError(replyVersion, 1029, 'Authentication method is not specified') };
     }
-    // 4. Packet validity against agent_input (every operator, not only the emulated ones).
-    const problems = validateDocument(inputSchema(), root);
+    // 4. Packet validity against agent_input (every operator, not only the emulated ones), answered
+    //    in Plesk's words with the line of the first violation.
+    const problems = validateWithLines(inputSchema(), root).map((v) => parserError(v.line, v.message));
     if (problems.length > 0) return refuse(replyVersion, 1014, problems[0]!, problems);
     // 5. Run.
     return {
       doc: executePacket(root, replyVersion, {
-        state, semantics, errorsById: faults.errorsById, today: today('UTC'),
+        state, semantics, errorsById: faults.errorsById, today: opts.today ?? today(state.server.timezone),
         onApplied: () => { setTrafficNodes++; },
       }),
     };

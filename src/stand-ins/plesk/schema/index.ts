@@ -9,8 +9,8 @@ import { parseXml, XmlError, type XmlElement } from './xml.js';
 
 export { parseSchemaTree, findElement, formatOccurs } from './tree.js';
 export type { SchemaModel, ElementDecl, Group, Wildcard, Particle, Occurs } from './tree.js';
-export { validateDocument } from './validate.js';
-export type { ValidationOptions } from './validate.js';
+export { validateDocument, validateWithLines, MAX_EXPECTED_NAMES } from './validate.js';
+export type { ValidationOptions, Violation } from './validate.js';
 export { parseXml, checkWellFormed, XmlError } from './xml.js';
 export type { XmlElement, XmlErrorKind } from './xml.js';
 

@@ -53,16 +53,19 @@ function xsDate(v: string): boolean {
 
 const DOUBLE_RE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NaN)$/;
 
+// Labels are the type names as Plesk's messages print them: bare, without an `xs:` prefix, for built-in
+// and derived types alike ("… is not a valid value of the atomic type 'int'." and "… 'id_type'." in
+// public WHMCS module threads: plesk/whmcs-plugin #34, #38, #48).
 const CHECKS: Record<string, SimpleCheck> = {
-  int: { label: 'xs:int', valid: XS_INT },
-  // Plesk's common.xsd derives id_type from xs:int; libxml2 names the derived type in its messages.
+  int: { label: 'int', valid: XS_INT },
+  // Plesk's common.xsd derives id_type from xs:int; the derived type is named in its messages.
   id_type: { label: 'id_type', valid: XS_INT },
-  long: { label: 'xs:long', valid: XS_LONG },
-  unsignedInt: { label: 'xs:unsignedInt', valid: XS_UNSIGNED_INT },
-  unsignedLong: { label: 'xs:unsignedLong', valid: XS_UNSIGNED_LONG },
-  date: { label: 'xs:date', valid: xsDate },
-  boolean: { label: 'xs:boolean', valid: (v) => /^(?:true|false|1|0)$/.test(xmlTrim(v)) },
-  double: { label: 'xs:double', valid: (v) => DOUBLE_RE.test(xmlTrim(v)) },
+  long: { label: 'long', valid: XS_LONG },
+  unsignedInt: { label: 'unsignedInt', valid: XS_UNSIGNED_INT },
+  unsignedLong: { label: 'unsignedLong', valid: XS_UNSIGNED_LONG },
+  date: { label: 'date', valid: xsDate },
+  boolean: { label: 'boolean', valid: (v) => /^(?:true|false|1|0)$/.test(xmlTrim(v)) },
+  double: { label: 'double', valid: (v) => DOUBLE_RE.test(xmlTrim(v)) },
 };
 
 /** The check for a leaf's type, or undefined when any text is accepted (string and unknown types). */

@@ -18,13 +18,27 @@ export interface ValidationOptions {
   maxViolations?: number;
 }
 
+/** One violation: libxml2's message and the line of the element it names (1 when unknown). */
+export interface Violation {
+  line: number;
+  message: string;
+}
+
+/** libxml2 lists at most this many names after "Expected is one of" (the BoxBilling thread shows ten). */
+export const MAX_EXPECTED_NAMES = 10;
+
 /** Violations of `root` against the model's global declarations, in document order; empty = valid. */
 export function validateDocument(model: SchemaModel, root: XmlElement, opts: ValidationOptions = {}): string[] {
-  const out: string[] = [];
+  return validateWithLines(model, root, opts).map((v) => v.message);
+}
+
+/** As validateDocument, with the line of each violation (what Plesk's "Error in line N" reports). */
+export function validateWithLines(model: SchemaModel, root: XmlElement, opts: ValidationOptions = {}): Violation[] {
+  const out: Violation[] = [];
   const max = opts.maxViolations ?? 50;
   const decl = model.roots.get(root.name);
   if (!decl) {
-    out.push(`Element '${root.name}': No matching global declaration available for the validation root.`);
+    out.push({ line: root.line ?? 1, message: `Element '${root.name}': No matching global declaration available for the validation root.` });
     return out;
   }
   validateElement(decl, root, out, max);
@@ -40,28 +54,32 @@ function isBlank(s: string): boolean {
   return /^[ \t\r\n\u00a0]*$/.test(s);
 }
 
-function validateElement(decl: ElementDecl, el: XmlElement, out: string[], max: number): void {
+function validateElement(decl: ElementDecl, el: XmlElement, out: Violation[], max: number): void {
   if (out.length >= max) return;
+  const line = el.line ?? 1;
+  const report = (message: string): void => {
+    out.push({ line, message });
+  };
   const content = decl.content;
   if (content === null) {
     if (isEmptyType(decl.type)) {
-      if (el.children.length > 0) out.push(`Element '${el.name}': Element content is not allowed, because the content type is empty.`);
-      else if (!isBlank(el.text)) out.push(`Element '${el.name}': Character content is not allowed, because the content type is empty.`);
+      if (el.children.length > 0) report(`Element '${el.name}': Element content is not allowed, because the content type is empty.`);
+      else if (!isBlank(el.text)) report(`Element '${el.name}': Character content is not allowed, because the content type is empty.`);
       return;
     }
     if (el.children.length > 0) {
-      out.push(`Element '${el.name}': Element content is not allowed, because the content type is a simple type.`);
+      report(`Element '${el.name}': Element content is not allowed, because the content type is a simple type.`);
       return;
     }
     const check = simpleCheck(decl.type);
     if (check && !check.valid(el.text)) {
-      out.push(`Element '${el.name}': '${el.text}' is not a valid value of the atomic type '${check.label}'.`);
+      report(`Element '${el.name}': '${el.text}' is not a valid value of the atomic type '${check.label}'.`);
     }
     return;
   }
   // anyType (a wildcard sequence) has mixed content; its children match `<>` and are not validated further.
   if (!isWildcardOnly(content) && !isBlank(el.text)) {
-    out.push(`Element '${el.name}': Character content other than whitespace is not allowed because the content type is 'element-only'.`);
+    report(`Element '${el.name}': Character content other than whitespace is not allowed because the content type is 'element-only'.`);
     return;
   }
   const assigned = matchContent(content, el, out);
@@ -215,23 +233,25 @@ class Matcher {
     return [...ends];
   }
 
-  /** The libxml2 message for a failed match. */
-  failure(parent: string): string {
+  /** The libxml2 message for a failed match, and the child position it names (undefined: the parent). */
+  failure(parent: string): { message: string; at: number | undefined } {
     const at = this.furthest;
-    const expected = [...this.expected];
+    // Names in the order the content model offers them, as many as libxml2 prints.
+    const expected = [...this.expected].slice(0, MAX_EXPECTED_NAMES);
     const clause = expected.length === 0 ? ''
       : expected.length === 1 ? ` Expected is ( ${expected[0]} ).`
         : ` Expected is one of ( ${expected.join(', ')} ).`;
-    if (at < this.names.length) return `Element '${this.names[at]}': This element is not expected.${clause}`;
-    return `Element '${parent}': Missing child element(s).${clause}`;
+    if (at < this.names.length) return { message: `Element '${this.names[at]}': This element is not expected.${clause}`, at };
+    return { message: `Element '${parent}': Missing child element(s).${clause}`, at: undefined };
   }
 }
 
 /** Matches the children of `el`; returns each child's declaration, or null after recording a violation. */
-function matchContent(content: Particle, el: XmlElement, out: string[]): (ElementDecl | undefined)[] | null {
+function matchContent(content: Particle, el: XmlElement, out: Violation[]): (ElementDecl | undefined)[] | null {
   const m = new Matcher(el.children.map((c) => c.name));
   const ends = m.match(content, 0);
   if (ends.includes(el.children.length)) return m.assigned;
-  out.push(m.failure(el.name));
+  const { message, at } = m.failure(el.name);
+  out.push({ line: (at === undefined ? el.line : el.children[at]!.line) ?? 1, message });
   return null;
 }

@@ -15,6 +15,8 @@ export interface XmlElement {
   children: XmlElement[];
   /** Text and CDATA directly inside the element, concatenated (comments and PIs dropped). */
   text: string;
+  /** 1-based line where the start tag ends (libxml2's node line, used in Plesk's 1014 messages). */
+  line?: number;
 }
 
 export type XmlErrorKind = 'malformed' | 'doctype';
@@ -39,7 +41,18 @@ const BAD_REF_RE = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/;
 
 /** Throws XmlError when `text` is not one well-formed element (with optional prolog and comments). */
 export function checkWellFormed(text: string): void {
-  const body = text.replace(OPAQUE_RE, '');
+  scanTags(text);
+}
+
+/**
+ * The well-formedness pass; returns the line of every start tag in document order (pre-order, the
+ * order in which elements are built). Opaque markup is blanked down to its newlines so lines stay true.
+ */
+function scanTags(text: string): number[] {
+  const body = text.replace(OPAQUE_RE, (m) => m.replace(/[^\n]+/g, ''));
+  const lines: number[] = [];
+  let line = 1;
+  let counted = 0;
   if (/<!DOCTYPE/i.test(body) || /<!ENTITY/i.test(body)) {
     throw new XmlError('doctype', 'DOCTYPE and entity declarations are not allowed');
   }
@@ -81,11 +94,17 @@ export function checkWellFormed(text: string): void {
         }
       }
       if (!selfClosing) open.push(name!);
+      // Newlines up to the end of this start tag, counted once over the whole text.
+      const end = TAG_RE.lastIndex;
+      for (let i = body.indexOf('\n', counted); i !== -1 && i < end; i = body.indexOf('\n', i + 1)) line++;
+      counted = end;
+      lines.push(line);
     }
     pos = TAG_RE.lastIndex;
   }
   if (open.length > 0) throw new XmlError('malformed', `Premature end of data in tag ${open[open.length - 1]}`);
   if (!rootSeen) throw new XmlError('malformed', 'Document is empty');
+  return lines;
 }
 
 // The DOM node shape xmlbuilder2 hands out (a subset of the W3C DOM). Sibling links are walked
@@ -99,12 +118,14 @@ interface DomNode {
   attributes?: ArrayLike<{ name: string; value: string }>;
 }
 
-function toElement(node: DomNode): XmlElement {
+function toElement(node: DomNode, lines: number[], next: { i: number }): XmlElement {
   const el: XmlElement = { name: node.nodeName, attributes: {}, children: [], text: '' };
+  const line = lines[next.i++];
+  if (line !== undefined) el.line = line;
   const attrs = node.attributes;
   if (attrs) for (let i = 0; i < attrs.length; i++) el.attributes[attrs[i]!.name] = attrs[i]!.value;
   for (let c = node.firstChild; c !== null; c = c.nextSibling) {
-    if (c.nodeType === 1) el.children.push(toElement(c));
+    if (c.nodeType === 1) el.children.push(toElement(c, lines, next));
     else if (c.nodeType === 3 || c.nodeType === 4) el.text += c.data ?? '';
   }
   return el;
@@ -114,7 +135,7 @@ function toElement(node: DomNode): XmlElement {
 export function parseXml(input: string): XmlElement {
   // A UTF-8 byte order mark may open a document (XML 1.0 §4.3.3); it is not content.
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  checkWellFormed(text);
+  const lines = scanTags(text);
   let root: DomNode;
   try {
     const doc = create({
@@ -129,5 +150,5 @@ export function parseXml(input: string): XmlElement {
     if (err instanceof XmlError) throw err;
     throw new XmlError('malformed', err instanceof Error ? err.message.split('\n')[0]! : String(err));
   }
-  return toElement(root);
+  return toElement(root, lines, { i: 0 });
 }
