@@ -10,7 +10,7 @@ import { isValidDate } from './dates.js';
 import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
 import { createLogger, type Logger } from './log.js';
-import { summaryText } from './report.js';
+import { summaryText } from './run/report.js';
 import { createReader } from './readers/index.js';
 
 const HELP = `traffic-import — put mail traffic measured outside Plesk into Plesk (XML API set_traffic)

@@ -61,19 +61,20 @@ const pipelineShape = z.strictObject({
 export type TargetConfig = z.output<typeof targetSchema>;
 export type ReconcileConfig = z.output<typeof reconcileSchema>;
 
-export interface Pipeline {
+type PipelineFile = z.output<typeof pipelineShape>;
+
+/** A validated pipeline: the file's keys as the schemas give them (defaults filled), plus where it lives. */
+export type Pipeline = Omit<PipelineFile, '$schema' | 'source' | 'state'> & {
   /** Absolute path of the pipeline file. */
   file: string;
   /** Directory relative paths are resolved against. */
   baseDir: string;
-  description?: string;
   source: SourceConfig;
-  target: TargetConfig;
-  reconcile: ReconcileConfig;
   /** Absolute state directory. */
   statePath: string;
-  state: { staleAfterMs: number; compactAtBytes: number };
-}
+  /** The lock and compaction settings of `state` (its `path` is statePath). */
+  state: Omit<PipelineFile['state'], 'path'>;
+};
 
 /** `source.layout` / `target.retry.attempts` / `source.accounts[2]`. */
 function jsonPath(parts: readonly PropertyKey[]): string {

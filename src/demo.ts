@@ -15,7 +15,7 @@ import { startEmulator, type Emulator } from './stand-ins/plesk/index.js';
 import { SAMPLE_ACCOUNTS } from './stand-ins/cpanel-samples/samples.js';
 import { startWhmMock } from './stand-ins/whm/server.js';
 import { startOpensrsMock } from './stand-ins/opensrs/server.js';
-import { summaryText } from './report.js';
+import { summaryText } from './run/report.js';
 import { TRAFFIC_FIELDS } from './model.js';
 
 /** The days the bundled samples hold. */

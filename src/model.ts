@@ -19,6 +19,28 @@ export const TRAFFIC_FIELDS = [
 export type TrafficField = (typeof TRAFFIC_FIELDS)[number];
 export type FullTraffic = Record<TrafficField, bigint>;
 
+/** The four mail counters of one day, all present (what a set_traffic node carries, and the ledger's before/after). */
+export type Mail = Record<Metric, bigint>;
+
+/** A day with nothing recorded: get_traffic leaves such days out. */
+export function zeroTraffic(): FullTraffic {
+  return { http_in: 0n, http_out: 0n, ftp_in: 0n, ftp_out: 0n, smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n };
+}
+
+export function zeroMail(): Mail {
+  return { smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n };
+}
+
+/** The mail counters of a recorded day (0 for a day Plesk does not hold). */
+export function mailOf(day: FullTraffic | undefined): Mail {
+  if (!day) return zeroMail();
+  return { smtp_in: day.smtp_in, smtp_out: day.smtp_out, pop3_imap_in: day.pop3_imap_in, pop3_imap_out: day.pop3_imap_out };
+}
+
+export function sameMail(a: Mail, b: Mail): boolean {
+  return METRICS.every((m) => a[m] === b[m]);
+}
+
 /** xs:long upper bound; traffic is never negative. */
 export const XS_LONG_MAX = 9223372036854775807n;
 /** xs:int upper bound (dom_id). */
@@ -84,6 +106,42 @@ export interface DayRecord {
   lastLine: number;
   /** Metrics left out because a rejected value belonged to them (see Held); absent when none. */
   held?: Metric[];
+}
+
+/** A normalized record whose target is known in Plesk. */
+export interface ResolvedRecord extends DayRecord {
+  operator: Operator;
+  domId: number;
+}
+
+/** A rejected row or key: it did not land, and the reject file says where it was and why. */
+export interface Rejection {
+  /** File (or URL, or `domain@source`) the record came from. */
+  file: string;
+  /** 1-based line; 0 when the source has no lines (an API answer). */
+  line: number;
+  /** Column name or JSON path, when one is to blame. */
+  column?: string;
+  code: RejectCode;
+  /** Human reason, with the offending value. */
+  reason: string;
+  /** The raw row or value, for the reject file. */
+  raw?: string;
+  /**
+   * The (target, day) and metrics the rejected value belonged to, when the reader can tell: those metrics are
+   * held back for that key (never sent partial or as a made-up 0; Plesk keeps its value), see normalize.ts.
+   */
+  affects?: HeldKey;
+}
+
+/** A name Plesk (or the source) does not know: its records are counted, listed and written to the reject file. */
+export interface UnresolvedTarget {
+  name: string;
+  rows: number;
+  file: string;
+  firstLine: number;
+  lastLine: number;
+  reason: string;
 }
 
 /**

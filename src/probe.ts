@@ -6,10 +6,9 @@
 import type { Logger } from 'pino';
 import type { Pipeline } from './config.js';
 import { EXIT, TiError, type ExitCode } from './errors.js';
-import type { FullTraffic } from './model.js';
+import { mailOf, sameMail, zeroTraffic, type FullTraffic, type Mail } from './model.js';
 import { createPleskClient } from './plesk/create.js';
 import type { PleskApi } from './plesk/types.js';
-import { mailOf, sameMail, type Mail } from './reconcile.js';
 
 export interface ProbeResult {
   semantics: 'replace' | 'add' | 'unknown';
@@ -20,10 +19,9 @@ export interface ProbeResult {
   restored: boolean;
 }
 
-const ZERO_DAY: FullTraffic = { http_in: 0n, http_out: 0n, ftp_in: 0n, ftp_out: 0n, smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n };
 
 export async function probeSemantics(api: PleskApi, operator: 'webspace' | 'site', domId: number, date: string): Promise<ProbeResult> {
-  const read = async (): Promise<FullTraffic> => (await api.getTraffic(operator, [domId], date, date)).get(domId)?.get(date) ?? ZERO_DAY;
+  const read = async (): Promise<FullTraffic> => (await api.getTraffic(operator, [domId], date, date)).get(domId)?.get(date) ?? zeroTraffic();
   const set = async (v: Mail) => {
     const outcome = await api.setTraffic(operator, [{ domId, date, ...v }], { idempotent: false });
     if (outcome.kind !== 'applied' || outcome.results[0]?.status !== 'ok') {

@@ -3,18 +3,11 @@
 // Modelled on seed 003's billing module: read what the server says, read what is already recorded,
 // record only the difference.
 
-import { METRICS, XS_LONG_MAX, type DayRecord, type FullTraffic, type Metric, type Operator } from './model.js';
+import { METRICS, XS_LONG_MAX, mailOf, sameMail, zeroMail, type FullTraffic, type Mail, type Metric, type Operator, type ResolvedRecord } from './model.js';
 import type { SetTrafficNode } from './plesk/types.js';
 
-export type Mail = Record<Metric, bigint>;
 export type Mode = 'absolute' | 'cumulative' | 'additive';
 export type Semantics = 'replace' | 'add';
-
-/** A normalized record whose target is known in Plesk. */
-export interface ResolvedRecord extends DayRecord {
-  operator: Operator;
-  domId: number;
-}
 
 /** One node to send: the day's values before and after, and what goes on the wire. */
 export interface PlannedNode {
@@ -54,17 +47,6 @@ export interface ReconcileResult {
   overflows: ResolvedRecord[];
   /** Additive records with a held-back metric: not sent at all (a node's slice is applied whole or not at all). */
   heldWhole: ResolvedRecord[];
-}
-
-export const ZERO: Mail = { smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n };
-
-export function mailOf(day: FullTraffic | undefined): Mail {
-  if (!day) return { ...ZERO };
-  return { smtp_in: day.smtp_in, smtp_out: day.smtp_out, pop3_imap_in: day.pop3_imap_in, pop3_imap_out: day.pop3_imap_out };
-}
-
-export function sameMail(a: Mail, b: Mail): boolean {
-  return METRICS.every((m) => a[m] === b[m]);
 }
 
 function toNode(domId: number, date: string, v: Mail): SetTrafficNode {
@@ -151,11 +133,11 @@ function reconcileCumulative(input: ReconcileInput, out: ReconcileResult): Recon
     if (recorded) for (const [d, t] of recorded) working.set(d, mailOf(t));
     for (const rec of group) {
       const start = periodStart(rec.date);
-      const prior: Mail = { ...ZERO };
+      const prior: Mail = zeroMail();
       for (const [d, v] of working) {
         if (d >= start && d < rec.date) for (const m of METRICS) prior[m] += v[m];
       }
-      const before = working.get(rec.date) ?? { ...ZERO };
+      const before = working.get(rec.date) ?? zeroMail();
       const after = { ...before };
       let reset: CounterReset | undefined;
       for (const m of METRICS) {

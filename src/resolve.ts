@@ -5,10 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { TiError } from './errors.js';
-import { canonicalDomain, METRICS, XS_INT_MAX, type DayRecord, type Operator } from './model.js';
+import { canonicalDomain, METRICS, XS_INT_MAX, type DayRecord, type Operator, type ResolvedRecord, type UnresolvedTarget } from './model.js';
 import type { PleskApi } from './plesk/types.js';
-import type { ResolvedRecord } from './reconcile.js';
-import type { UnresolvedTarget } from './report.js';
 
 export type OperatorSetting = Operator | 'auto';
 

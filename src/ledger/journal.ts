@@ -6,14 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { TiError } from '../errors.js';
-import { METRICS, XS_INT_MAX, XS_LONG_MAX, type Metric, type Operator } from '../model.js';
+import { METRICS, XS_INT_MAX, XS_LONG_MAX, type Mail, type Metric, type Operator } from '../model.js';
 import { isValidDate } from '../dates.js';
 
 /** Format version written in the header line; a journal with a higher version is refused (TI_STATE). */
 export const JOURNAL_VERSION = 1;
 
 /** The four mail counters of one node, as Plesk holds them before / after the packet. */
-export type MailCounters = Record<Metric, bigint>;
+/** Kept as a name for the ledger's before/after counters: the same type as the model's Mail. */
+export type MailCounters = Mail;
 
 /**
  * A write-ahead intent: "this packet is about to set node (operator, domId, date) from `before` to `after`,

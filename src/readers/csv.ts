@@ -87,6 +87,8 @@ export interface CsvReaderOptions {
 export function createCsvReader(cfg: CsvSourceConfig, opts: CsvReaderOptions = {}): Reader {
   const maxRecordBytes = opts.maxRecordBytes ?? MAX_RECORD_BYTES;
   return {
+    label: 'csv',
+    sliceInputs: (baseDir) => (cfg.path === '-' ? [] : [path.resolve(baseDir, cfg.path)]),
     read: async (ctx, emit) => {
       await new CsvRun(cfg, ctx, emit, false, maxRecordBytes).run();
     },

@@ -405,6 +405,7 @@ type Answer = { status: number; text: string };
 
 export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
   return {
+    label: 'opensrs',
     async check(ctx: ReaderContext): Promise<string> {
       const creds = credentialsFrom(ctx.env, cfg.client);
       const endpoint = endpointOf(cfg, ctx.env);

@@ -4,28 +4,10 @@
 // It throws TiError (exit 2) only when the source as a whole cannot be read.
 
 import type { Logger } from 'pino';
-import type { RejectCode } from '../errors.js';
 import type { HttpObserver } from '../http/index.js';
-import type { HeldKey, SourceRecord } from '../model.js';
+import type { Rejection, SourceRecord } from '../model.js';
 
-export interface Rejection {
-  /** File (or URL, or `domain@source`) the record came from. */
-  file: string;
-  /** 1-based line; 0 when the source has no lines (an API answer). */
-  line: number;
-  /** Column name or JSON path, when one is to blame. */
-  column?: string;
-  code: RejectCode;
-  /** Human reason, with the offending value. */
-  reason: string;
-  /** The raw row or value, for the reject file. */
-  raw?: string;
-  /**
-   * The (target, day) and metrics the rejected value belonged to, when the reader can tell: those metrics are
-   * held back for that key (never sent partial or as a made-up 0; Plesk keeps its value), see normalize.ts.
-   */
-  affects?: HeldKey;
-}
+export type { Rejection } from '../model.js';
 
 export interface ReaderContext {
   /** Directory of the pipeline file: relative paths are resolved against it. */
@@ -48,6 +30,13 @@ export interface ReaderContext {
 }
 
 export interface Reader {
+  /** The source as the report names it: `csv`, `cpanel/api`, `opensrs`… */
+  readonly label: string;
+  /**
+   * The input files whose content names an additive slice (their sha256, unless reconcile.slice is given);
+   * empty when the source has none (an API, stdin).
+   */
+  sliceInputs?(baseDir: string): string[];
   /** Read the whole source, calling `emit` once per record. Resolves when the source is exhausted. */
   read(ctx: ReaderContext, emit: (rec: SourceRecord) => void): Promise<void>;
   /** Check the source can be opened and has a usable header/shape, without importing (`validate`). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FullTraffic } from '../../src/model.js';
-import { reconcile, recordedRange, type ResolvedRecord } from '../../src/reconcile.js';
+import type { ResolvedRecord } from '../../src/model.js';
+import { reconcile, recordedRange } from '../../src/reconcile.js';
 
 function rec(date: string, metrics: ResolvedRecord['metrics'], domId = 7): ResolvedRecord {
   return { target: { domain: 'example.com' }, date, metrics, rows: 1, file: 'in.csv', firstLine: 2, lastLine: 2, operator: 'webspace', domId };

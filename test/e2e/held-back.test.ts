@@ -15,7 +15,7 @@ import { cpuserFileText, writeSampleBandwidthDb } from '../../src/stand-ins/cpan
 import { startOpensrsMock, type OpensrsMock } from '../../src/stand-ins/opensrs/server.js';
 import { startEmulator, type Emulator } from '../../src/stand-ins/plesk/index.js';
 import { startWhmMock, type WhmMock } from '../../src/stand-ins/whm/server.js';
-import type { RunReport } from '../../src/report.js';
+import type { RunReport } from '../../src/run/report.js';
 
 const AUTH = { PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'pw-held' };
 const DAY = '2026-11-01';

@@ -28,6 +28,8 @@ export interface Recorded {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** When the whole request had arrived (performance.now() in the server). */
+  at: number;
 }
 
 export type Reply =
@@ -55,7 +57,7 @@ export async function startServer(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
-      const rec: Recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const rec: Recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() };
       const index = requests.push(rec) - 1;
       inFlight++;
       max = Math.max(max, inFlight);

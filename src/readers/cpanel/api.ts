@@ -145,6 +145,7 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
   }
 
   return {
+    label: 'cpanel/api',
     async read(ctx, emit: (rec: SourceRecord) => void) {
       const log = ctx.log.child({ reader: 'cpanel', from: 'api' });
       const win = whmWindow(ctx.window, cfg.days, cfg.timezone);

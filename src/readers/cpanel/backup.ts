@@ -307,6 +307,7 @@ export function createBackupReader(cfg: CpanelBackupSource): Reader {
   }
 
   return {
+    label: 'cpanel/backup',
     async read(ctx, emit) {
       const { path, isDir } = await source(ctx);
       const log = ctx.log.child({ reader: 'cpanel', from: 'backup' });

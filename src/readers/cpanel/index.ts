@@ -39,6 +39,7 @@
 //   an archive: `archive.tar.gz:cpmove-<user>/bandwidth_db_data.json`), line = the first line of
 //   that day.
 
+import path from 'node:path';
 import type { Reader } from '../types.js';
 import { createApiReader } from './api.js';
 import { createBackupReader } from './backup.js';
@@ -49,14 +50,19 @@ import { createSqliteReader } from './sqlite.js';
 export * from './config.js';
 
 export function createCpanelReader(cfg: CpanelSource): Reader {
-  switch (cfg.from) {
-    case 'api':
-      return createApiReader(cfg);
-    case 'sqlite':
-      return createSqliteReader(cfg);
-    case 'backup':
-      return createBackupReader(cfg);
-    case 'legacy':
-      return createLegacyReader(cfg);
-  }
+  const reader = ((): Reader => {
+    switch (cfg.from) {
+      case 'api':
+        return createApiReader(cfg);
+      case 'sqlite':
+        return createSqliteReader(cfg);
+      case 'backup':
+        return createBackupReader(cfg);
+      case 'legacy':
+        return createLegacyReader(cfg);
+    }
+  })();
+  // The dumps are files: an additive slice is named by their content.
+  const file = 'path' in cfg ? cfg.path : undefined;
+  return file === undefined ? reader : { ...reader, sliceInputs: (baseDir: string) => [path.resolve(baseDir, file)] };
 }

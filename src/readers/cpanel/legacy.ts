@@ -151,6 +151,7 @@ export function createLegacyReader(cfg: CpanelLegacySource): Reader {
   }
 
   return {
+    label: 'cpanel/legacy',
     async read(ctx, emit) {
       const log = ctx.log.child({ reader: 'cpanel', from: 'legacy' });
       const { files, skipped } = await list(ctx);

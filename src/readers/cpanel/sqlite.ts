@@ -173,6 +173,7 @@ export function createSqliteReader(cfg: CpanelSqliteSource, opts: SqliteReaderOp
   }
 
   return {
+    label: 'cpanel/sqlite',
     async read(ctx, emit: (rec: SourceRecord) => void) {
       const log = ctx.log.child({ reader: 'cpanel', from: 'sqlite' });
       const { files, single } = await listFiles(ctx);

@@ -7,7 +7,7 @@ import { domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { isValidDate, isValidTimeZone } from '../../dates.js';
 import { TiError, errorMessage } from '../../errors.js';
-import { canonicalDomain, TRAFFIC_FIELDS, XS_INT_MAX, XS_LONG_MAX, type FullTraffic } from '../../model.js';
+import { canonicalDomain, TRAFFIC_FIELDS, XS_INT_MAX, XS_LONG_MAX, zeroTraffic, type FullTraffic } from '../../model.js';
 
 /** A byte count: decimal string (exact beyond 2^53) or a safe integer. */
 const byteCount = z.union([
@@ -208,9 +208,7 @@ function names(raw: string): { name: string; asciiName: string } {
   return { name: domainToUnicode(asciiName) || asciiName, asciiName };
 }
 
-export function zeroTraffic(): FullTraffic {
-  return { http_in: 0n, http_out: 0n, ftp_in: 0n, ftp_out: 0n, smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n };
-}
+export { zeroTraffic } from '../../model.js';
 
 /** Reads and checks a fixture file. */
 export function loadFixture(file: string): EmulatorFixture {

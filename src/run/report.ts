@@ -1,27 +1,14 @@
 // The run report (JSON, --report FILE) and the human summary printed on stderr at the end.
 // Field names are a contract operators script against: add fields, never rename them.
+// The report is built from the run events (collectReport): no stage writes a report field itself.
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { EXIT, type ExitCode } from './errors.js';
-import type { Rejection } from './readers/types.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import type { Rejection, UnresolvedTarget } from '../model.js';
+import type { NodeFailure, RunEvents } from './events.js';
 
-export interface UnresolvedTarget {
-  name: string;
-  rows: number;
-  file: string;
-  firstLine: number;
-  lastLine: number;
-  reason: string;
-}
-
-export interface NodeFailure {
-  operator: string;
-  dom_id: number;
-  date: string;
-  errcode?: number;
-  errtext: string;
-}
+export type { NodeFailure } from './events.js';
 
 /**
  * A metric of a (target, day) held back because a rejected value belonged to it: nothing was sent for it, so
@@ -101,6 +88,67 @@ export interface RunReport {
   exitCode: ExitCode;
   status: 'ok' | 'partial' | 'failed';
   error?: { code: string; message: string };
+}
+
+/** Failures listed in the report at most (all are counted, and logged). */
+export const MAX_FAILURES_IN_REPORT = 1000;
+/** Rejections kept in the report's sample (the reject file has them all). */
+export const REJECT_SAMPLE_SIZE = 100;
+
+/**
+ * The report as the run's events describe it: subscribes to `events` and returns the report object, filled as
+ * the run goes. `finishReport` sets the exit code and status at the end.
+ */
+export function collectReport(events: RunEvents): RunReport {
+  const report = emptyReport({
+    pipeline: '', source: '', operator: '', mode: '', setTrafficSemantics: '', dryRun: false, window: {}, startedAt: new Date().toISOString(),
+  });
+  const r = report;
+  const sampled = (rej: Rejection): void => {
+    r.records.rejectedByCode[rej.code] = (r.records.rejectedByCode[rej.code] ?? 0) + 1;
+    if (r.rejectSample.length < REJECT_SAMPLE_SIZE) r.rejectSample.push(rej);
+  };
+  events.on('run.started', (run) => void (r.run = { ...run }));
+  events.on('run.recorded', ({ id }) => void (r.run.id = id));
+  events.on('records.read', ({ count }) => void (r.records.read += count));
+  events.on('record.rejected', (rej) => {
+    r.records.rejected++;
+    sampled(rej);
+  });
+  events.on('records.skipped', ({ count }) => void (r.records.skipped += count));
+  events.on('records.ignored', ({ what, count }) => void (r.ignored[what] = (r.ignored[what] ?? 0) + count));
+  events.on('records.normalized', ({ count }) => void (r.records.normalized = count));
+  events.on('metric.heldBack', (h) => {
+    r.records.heldBack++;
+    if (r.heldBack.length < MAX_FAILURES_IN_REPORT) r.heldBack.push(h);
+  });
+  events.on('target.unresolved', ({ target, rejection }) => {
+    r.targets.unresolvedList.push(target);
+    r.targets.unresolved = r.targets.unresolvedList.length;
+    sampled(rejection);
+  });
+  events.on('lookup.done', ({ resolved }) => void (r.targets.resolved = resolved));
+  events.on('intents.settled', (s) => void (r.intents = { ...s }));
+  events.on('counter.reset', ({ rejection }) => {
+    r.records.resets++;
+    sampled(rejection);
+  });
+  events.on('nodes.unchanged', ({ count }) => void (r.nodes.unchanged += count));
+  events.on('nodes.alreadyApplied', ({ count }) => void (r.nodes.alreadyApplied += count));
+  events.on('nodes.planned', ({ nodes }) => void (r.nodes.sent += nodes));
+  events.on('packets.written', ({ count }) => void (r.packets += count));
+  events.on('packet.answered', ({ outcome }) => {
+    r.packets++;
+    if (outcome === 'failed') r.requests.packetsFailed++;
+    if (outcome === 'uncertain') r.requests.packetsUncertain++;
+  });
+  events.on('nodes.applied', ({ count }) => void (r.nodes.applied += count));
+  events.on('node.failed', (f) => {
+    r.nodes.failed++;
+    if (r.failures.length < MAX_FAILURES_IN_REPORT) r.failures.push(f);
+  });
+  events.on('run.failed', ({ code, message }) => void (r.error ??= { code, message }));
+  return report;
 }
 
 export function emptyReport(run: RunReport['run']): RunReport {

@@ -4,8 +4,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { REJECTS } from './errors.js';
-import type { Rejection } from './readers/types.js';
+import { REJECTS } from '../errors.js';
+import type { Rejection } from '../model.js';
+import type { RunEvents } from './events.js';
 
 export const REJECT_COLUMNS = ['file', 'line', 'column', 'code', 'reason', 'raw'] as const;
 
@@ -17,11 +18,8 @@ export class RejectSink {
   private out: WriteStream | undefined;
   private readonly jsonl: boolean;
   count = 0;
-  readonly byCode: Record<string, number> = {};
-  /** The first rejections, kept for the report (bounded: memory must not grow with bad input). */
-  readonly sample: Rejection[] = [];
 
-  constructor(file?: string, private readonly sampleSize = 100) {
+  constructor(file?: string) {
     this.jsonl = !!file && /\.(jsonl|ndjson|json)$/i.test(file);
     if (file) {
       mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -32,8 +30,6 @@ export class RejectSink {
 
   add(r: Rejection): void {
     this.count++;
-    this.byCode[r.code] = (this.byCode[r.code] ?? 0) + 1;
-    if (this.sample.length < this.sampleSize) this.sample.push(r);
     if (!this.out) return;
     if (this.jsonl) {
       const { affects: _affects, ...row } = r; // the reject file keeps its columns; the report lists what was held
@@ -42,6 +38,14 @@ export class RejectSink {
       const row = [r.file, String(r.line), r.column ?? '', r.code, r.reason, r.raw ?? ''];
       this.out.write(`${row.map(csvField).join(',')}\n`);
     }
+  }
+
+  /** Every line of the run's reject file: rejected records, unresolved names, counter resets. */
+  subscribe(events: RunEvents): this {
+    events.on('record.rejected', (r) => this.add(r));
+    events.on('target.unresolved', ({ rejection }) => this.add(rejection));
+    events.on('counter.reset', ({ rejection }) => this.add(rejection));
+    return this;
   }
 
   async close(): Promise<void> {

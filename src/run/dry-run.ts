@@ -1,0 +1,56 @@
+// Stage (dry-run): what would change, and nothing else. Each packet as a numbered .xml file and the per-node
+// diff as diff.jsonl (--out DIR); on stdout the diff as a table on a TTY, JSON lines otherwise.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { METRICS, targetLabel } from '../model.js';
+import { buildSetTrafficPacket } from '../plesk/packet.js';
+import type { PlannedNode } from '../reconcile.js';
+import type { RunContext } from './context.js';
+import type { Plan } from './reconcile.js';
+import { batch } from './send.js';
+
+export function dryRun(ctx: RunContext, plan: Plan): void {
+  const { events, pipeline: p, opts } = ctx;
+  events.emit('stage.started', { stage: 'dry-run' });
+  const packets = batch(plan.nodes, p.target.batchSize);
+  events.emit('nodes.planned', { nodes: plan.nodes.length, packets: packets.length });
+  const diffLines = plan.nodes.map(diffLine);
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    const width = Math.max(4, String(packets.length).length);
+    packets.forEach((nodesOf, i) => {
+      const xml = buildSetTrafficPacket(nodesOf[0]!.operator, nodesOf.map((n) => n.send), p.target.packetVersion);
+      writeFileSync(path.join(opts.outDir!, `packet-${String(i + 1).padStart(width, '0')}.xml`), xml);
+    });
+    writeFileSync(path.join(opts.outDir, 'diff.jsonl'), diffLines.length ? `${diffLines.join('\n')}\n` : '');
+  }
+  events.emit('packets.written', { count: packets.length });
+  const out = opts.stdout ?? process.stdout;
+  if (out.isTTY) out.write(diffTable(plan.nodes));
+  else if (!opts.outDir) for (const l of diffLines) out.write(`${l}\n`);
+}
+
+/** One node's diff: recorded → new for each metric (bigints as strings). */
+export function diffLine(n: PlannedNode): string {
+  return JSON.stringify({
+    operator: n.operator, dom_id: n.domId, date: n.date, target: targetLabel(n.record.target),
+    ...Object.fromEntries(METRICS.map((m) => [m, { recorded: n.before[m].toString(), new: n.after[m].toString() }])),
+  });
+}
+
+const TABLE_ROWS = 200;
+
+export function diffTable(nodes: PlannedNode[]): string {
+  if (nodes.length === 0) return 'No nodes to send.\n';
+  const head = ['operator', 'dom_id', 'date', ...METRICS];
+  const rows = nodes.slice(0, TABLE_ROWS).map((n) => [
+    n.operator, String(n.domId), n.date,
+    ...METRICS.map((m) => (n.before[m] === n.after[m] ? `${n.after[m]}` : `${n.before[m]} → ${n.after[m]}`)),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ');
+  const lines = [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
+  if (nodes.length > TABLE_ROWS) lines.push(`… ${nodes.length - TABLE_ROWS} more (use --out DIR for diff.jsonl)`);
+  return `${lines.join('\n')}\n`;
+}
