@@ -64,13 +64,15 @@ export const REJECTS = {
   R_NO_DOMAIN: 'account has no main domain',
   R_SOURCE_ERROR: 'source reported an error for this object',
   R_COUNTER_RESET: 'cumulative total is lower than what is recorded (counter reset or wrong period)',
-  R_PLESK_ERROR: 'Plesk rejected the node',
   /** Only in the report's heldBack list (never a reject-file row): see docs/reconcile.md, "Held back". */
   R_HELD_NODE: 'additive node not sent: another metric of it is held back, and a node is applied whole or not at all',
 } as const;
 export type RejectCode = keyof typeof REJECTS;
 
-/** Message of any thrown value, safe to print (secrets never reach errors: see redact.ts). */
+/**
+ * Message of any thrown value. Secrets never reach it: they are kept out of every message where it is built, and
+ * the Plesk and OpenSRS clients scrub answers that echo them (src/plesk/client.ts, src/readers/opensrs.ts).
+ */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -1,6 +1,6 @@
 // Normalize: one DayRecord per (target, day), the bigint sum of every source record with that key.
 // Memory grows with distinct keys, never with rows: per key only the sums, a row count and the line span
-// are kept (common.md, "Streams stay streams").
+// are kept (docs/development.md, "Streams stay streams").
 //
 // Speed: add() runs once per input row. Measured on the ingest bench (2,000 domains × 30 days), summing into
 // fresh bigints promoted four heap numbers per row, and a Map per target plus an object per key cost a cache

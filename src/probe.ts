@@ -1,4 +1,4 @@
-// `traffic-import probe`: the live check of plesk-api-notes.md §3.6, because no public source says whether
+// `traffic-import probe`: the live check of docs/reference/plesk-api-notes.md §3.6, because no public source says whether
 // set_traffic replaces or adds to a day's values, nor whether it resets http/ftp of that day.
 // get_traffic D → set_traffic X → get_traffic → set_traffic X again → get_traffic → restore.
 // Run it on a throw-away subscription: it writes to that day and then puts the old values back.

@@ -1,5 +1,5 @@
 // Byte units and exact decimal → bigint byte conversion, shared by every reader.
-// Sources rarely say whether "KB" means 1000 or 1024 (mail-sources.md §5.3), so both families exist and the
+// Sources rarely say whether "KB" means 1000 or 1024 (docs/reference/mail-sources.md §5.3), so both families exist and the
 // pipeline names one explicitly. Amounts are converted with bigint arithmetic only: a float would lose
 // precision above 2^53 and Plesk types traffic as xs:long (agent_input.tree.txt, trafficType).
 
@@ -106,7 +106,7 @@ function unitName(factor: bigint): string {
 
 /**
  * A byte count an API gave as a JS number or a numeric string (cPanel returns floats, sometimes as strings:
- * cpanel-bandwidth.md §4), rounded half up to whole bytes. Strings in plain decimal notation are converted
+ * docs/reference/cpanel-bandwidth.md §4), rounded half up to whole bytes. Strings in plain decimal notation are converted
  * exactly; anything else goes through Number (exponent notation). Null for a negative, non-finite,
  * non-numeric or over-xs:long value: the caller rejects it with its own code and context.
  */

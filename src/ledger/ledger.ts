@@ -25,8 +25,8 @@ export const DEFAULT_COMPACT_AT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KEEP_RUNS = 1000;
 
 /**
- * The `state` section of a pipeline (zod 4, unknown keys are errors). Meant to replace config.ts's
- * stateSchema, which only has `path`.
+ * The `state` section of a pipeline (zod 4, unknown keys are errors); config.ts uses it as the pipeline's
+ * stateSchema.
  */
 export const ledgerConfigSchema = z.strictObject({
   /** State directory, relative to the pipeline file. One journal and one lock per pipeline live in it. */

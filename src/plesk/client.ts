@@ -1,7 +1,7 @@
 // The Plesk XML API client: packets out through one p-queue (concurrency + optional rate limit) and one
 // undici Pool, answers parsed node by node, retries only for what can pass on a second try.
 //
-// Delivery rule (plesk-transport.md "set_traffic … neither case double counts"): once a set_traffic packet
+// Delivery rule (docs/reference/plesk-transport.md "set_traffic … neither case double counts"): once a set_traffic packet
 // may have reached Plesk (timeout after sending, reset, 5xx, an unusable answer), it is resent only when the
 // caller says the panel replaces values (idempotent); otherwise the outcome is `uncertain` and the caller
 // re-reads. Reads are always safe to resend.
@@ -21,7 +21,7 @@ import { retryLoop } from '../http/index.js';
 import { classifyHttpStatus, classifyTransportError, Transport, type Failure } from './transport.js';
 import type { NodeResult, ObjectErrorHandler, PacketOutcome, PleskApi, PleskClientOptions, SetTrafficNode } from './types.js';
 
-/** Names per `<filter>` and filters (get operations) per packet when resolving (plesk-api-notes.md §7: modest packets). */
+/** Names per `<filter>` and filters (get operations) per packet when resolving (docs/reference/plesk-api-notes.md §7: modest packets). */
 export const NAMES_PER_FILTER = 100;
 export const FILTERS_PER_PACKET = 5;
 /** Ids per get_traffic filter; one request per filter. */
@@ -90,7 +90,7 @@ export class PleskClient implements PleskApi {
     const errtext = this.#scrub(error.errtext);
     const label = `Plesk error ${error.errcode ?? '?'}: ${errtext}`;
     const details = { endpoint: this.endpoint, errcode: error.errcode, errtext };
-    // A <system> error means no operation of the packet ran (plesk-api-notes.md §2.1): never delivered.
+    // A <system> error means no operation of the packet ran (docs/reference/plesk-api-notes.md §2.1): never delivered.
     const base = { message: label, delivered: false, code: 'TI_PLESK_SYSTEM' as const, ...(error.errcode !== undefined ? { errcode: error.errcode } : {}) };
     switch (classifySystemCode(error.errcode)) {
       case 'auth': {
@@ -209,7 +209,7 @@ export class PleskClient implements PleskApi {
    * Names → ids by `get` with name filters. An IDN is asked for in both forms (ASCII and Unicode) because
    * which one Plesk's name filter matches is not documented; results are matched through gen_info/ascii-name,
    * else filter-id, both canonicalized. Per-result 1013 = unknown name (absent from the map, as the WHMCS plugin
-   * does, plesk-api-notes.md §5.2); any other per-result error is unexpected and stops the run
+   * does, docs/reference/plesk-api-notes.md §5.2); any other per-result error is unexpected and stops the run
    * (TI_PLESK_RESPONSE): guessing would misroute traffic.
    */
   async resolveNames(operator: Operator, names: string[], onObjectError?: ObjectErrorHandler): Promise<Map<string, number>> {

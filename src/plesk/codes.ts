@@ -1,5 +1,5 @@
-// Plesk error codes and what the client does with each (plesk-transport.md "Response and errors";
-// plesk-api-notes.md §2.3, docs.plesk.com "Reduced List of Error Codes"). Which codes may pass on a second
+// Plesk error codes and what the client does with each (docs/reference/plesk-transport.md "Response and errors";
+// docs/reference/plesk-api-notes.md §2.3, docs.plesk.com "Reduced List of Error Codes"). Which codes may pass on a second
 // try is a judgement, not documented: only 1003 and 1023 are treated as transient.
 
 /** Credentials rejected: never retried (repeated failures may lock the login, 1012). */

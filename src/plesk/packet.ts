@@ -1,5 +1,5 @@
 // Request packets, built with xmlbuilder2 (it escapes text, so `&`/`<` in names cannot break a packet:
-// plesk-api-notes.md §1.2 "Escaping"). Element order follows the 1.6.9.1 request schema
+// docs/reference/plesk-api-notes.md §1.2 "Escaping"). Element order follows the 1.6.9.1 request schema
 // (plesk-api-1.6.9.1/agent_input.tree.txt): Plesk validates packets against it and answers 1014 otherwise.
 
 import { create } from 'xmlbuilder2';
@@ -12,12 +12,12 @@ const XS_LONG_MIN = -XS_LONG_MAX - 1n;
 
 type XMLBuilder = ReturnType<typeof create>;
 
-/** One `<filter>` of a get/get_traffic operation. A filter holds one element kind only (plesk-api-notes.md §5.1). */
+/** One `<filter>` of a get/get_traffic operation. A filter holds one element kind only (docs/reference/plesk-api-notes.md §5.1). */
 export type Filter = { names: readonly string[] } | { ids: readonly number[] };
 
 function packetRoot(version: string | undefined): XMLBuilder {
   const doc = create({ version: '1.0', encoding: 'UTF-8' });
-  // `version` may be omitted: Plesk then uses its newest protocol (plesk-api-notes.md §1.4).
+  // `version` may be omitted: Plesk then uses its newest protocol (docs/reference/plesk-api-notes.md §1.4).
   return version === undefined ? doc.ele('packet') : doc.ele('packet', { version });
 }
 
@@ -39,7 +39,7 @@ function checkDate(date: string, what: string): void {
  * `<packet><{operator}><set_traffic>…</set_traffic>…</{operator}></packet>`: one set_traffic element per node,
  * children in schema order dom_id, date, smtp_in, smtp_out, pop3_imap_in, pop3_imap_out (agent_input.tree.txt,
  * webspace → set_traffic and site → set_traffic). Every metric is written, exactly (bigint, never an empty
- * element: seed 001's `<smtp_in/>` is not a valid xs:long, plesk-api-notes.md §3.2).
+ * element: seed 001's `<smtp_in/>` is not a valid xs:long, docs/reference/plesk-api-notes.md §3.2).
  */
 export function buildSetTrafficPacket(operator: Operator, nodes: readonly SetTrafficNode[], version?: string): string {
   if (nodes.length === 0) throw new TiError('TI_INTERNAL', 'set_traffic packet without nodes');
@@ -65,7 +65,7 @@ export function buildSetTrafficPacket(operator: Operator, nodes: readonly SetTra
 
 function addFilter(parent: XMLBuilder, filter: Filter): void {
   const el = parent.ele('filter');
-  // An empty <filter/> means "every object" to Plesk (plesk-api-notes.md §5.1): never build one by accident.
+  // An empty <filter/> means "every object" to Plesk (docs/reference/plesk-api-notes.md §5.1): never build one by accident.
   if ('names' in filter) {
     if (filter.names.length === 0) throw new TiError('TI_INTERNAL', 'empty name filter');
     for (const name of filter.names) el.ele('name').txt(name);
@@ -84,7 +84,7 @@ function asList<T>(one: T | readonly T[]): readonly T[] {
 
 /**
  * `get` by name or id with `<dataset><gen_info/></dataset>` (an empty dataset makes Plesk omit the ids,
- * plesk-api-notes.md §5.1). Several filters become several `<get>` operations in one packet.
+ * docs/reference/plesk-api-notes.md §5.1). Several filters become several `<get>` operations in one packet.
  */
 export function buildGetPacket(operator: Operator, filters: Filter | readonly Filter[], version?: string): string {
   const list = asList(filters);
@@ -101,7 +101,7 @@ export function buildGetPacket(operator: Operator, filters: Filter | readonly Fi
 
 /**
  * `get_traffic` for ids over [since, to] (both optional in the schema: no since = from creation, no to = until
- * today; plesk-api-notes.md §4.1). `ids` is one filter, or a list of filters for several operations in one packet.
+ * today; docs/reference/plesk-api-notes.md §4.1). `ids` is one filter, or a list of filters for several operations in one packet.
  */
 export function buildGetTrafficPacket(
   operator: Operator,
@@ -127,7 +127,7 @@ export function buildGetTrafficPacket(
 
 /**
  * `service-plan` → `get` (seed 004). Filter by ids or names; no filter at all = every plan (an empty
- * `<filter/>` is the schema's "all": there is no `<all/>` element, plesk-api-notes.md §6.1).
+ * `<filter/>` is the schema's "all": there is no `<all/>` element, docs/reference/plesk-api-notes.md §6.1).
  */
 export function buildServicePlanGetPacket(filter: Filter | 'all', version?: string): string {
   const packet = packetRoot(version);

@@ -1,5 +1,5 @@
 // Response packets → typed results. Shapes from the 1.6.9.1 output schema (plesk-api-1.6.9.1/
-// agent_output.tree.txt) and plesk-api-notes.md §2–§6. Anything that does not fit is a PleskResponseError:
+// agent_output.tree.txt) and docs/reference/plesk-api-notes.md §2–§6. Anything that does not fit is a PleskResponseError:
 // the caller never guesses which nodes were applied from a short or garbled answer.
 
 import type { FullTraffic, Operator } from '../model.js';
@@ -18,7 +18,7 @@ export class PleskResponseError extends Error {
   }
 }
 
-/** A packet-level `<system>` error: nothing in the packet ran (plesk-api-notes.md §2.1). */
+/** A packet-level `<system>` error: nothing in the packet ran (docs/reference/plesk-api-notes.md §2.1). */
 export interface PleskSystemError {
   errcode?: number;
   errtext: string;
@@ -51,7 +51,7 @@ export interface ServicePlan extends ResultBase {
   name?: string;
   guid?: string;
   externalId?: string;
-  /** limits/overuse: block, notify, normal, not_suspend, not_suspend_notify (plesk-api-notes.md §6.2). */
+  /** limits/overuse: block, notify, normal, not_suspend, not_suspend_notify (docs/reference/plesk-api-notes.md §6.2). */
   overuse?: string;
   /** limits/limit name → value (xs:long; -1 = unlimited), e.g. max_traffic in bytes per month. */
   limits: Map<string, bigint>;
@@ -142,7 +142,7 @@ function withPacket<T>(xml: string, operator: string, fn: (op: XmlElement) => T)
 }
 
 /**
- * `set_traffic` results matched to `nodes` by position (they carry no filter-id; plesk-api-notes.md §3.4).
+ * `set_traffic` results matched to `nodes` by position (they carry no filter-id; docs/reference/plesk-api-notes.md §3.4).
  * The count must match. A result's `<id>` is cross-checked with its node's dom_id: when the ids that differ are
  * all dom_ids of this packet, the answer is in another order and cannot be attributed (PleskResponseError).
  * An id unrelated to the packet is kept by position: seed 000's own sample answers id 19 for dom_id 1134, so

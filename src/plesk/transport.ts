@@ -1,6 +1,6 @@
 // HTTP to agent.php over the shared HTTP layer (src/http), and what a failure on the wire means for a packet.
-// Facts: plesk-transport.md "Transport", plesk-api-notes.md §1 (endpoint, port 8443, https, text/xml,
-// HTTP_AUTH_LOGIN + HTTP_AUTH_PASSWD or KEY); library-practices.md §3.1 (always consume bodies).
+// Facts: docs/reference/plesk-transport.md "Transport", docs/reference/plesk-api-notes.md §1 (endpoint, port 8443, https, text/xml,
+// HTTP_AUTH_LOGIN + HTTP_AUTH_PASSWD or KEY); docs/reference/library-practices.md §3.1 (always consume bodies).
 
 import type { Agent } from 'undici';
 import { TiError, type ErrorCode } from '../errors.js';
@@ -10,7 +10,7 @@ import {
 import type { PleskAuth, PleskClientOptions } from './types.js';
 
 export const AGENT_PATH = '/enterprise/control/agent.php';
-/** Plesk's panel port (api-php-lib Client.php defaults; plesk-api-notes.md §1.1). */
+/** Plesk's panel port (api-php-lib Client.php defaults; docs/reference/plesk-api-notes.md §1.1). */
 export const DEFAULT_PORT = '8443';
 
 /** Where packets go: origin for the Pool, path for the request, and a label safe to log. */
@@ -57,7 +57,7 @@ function headerValue(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1');
 }
 
-/** Request headers: text/xml plus either the login/password pair or the secret key (plesk-api-notes.md §1.1). */
+/** Request headers: text/xml plus either the login/password pair or the secret key (docs/reference/plesk-api-notes.md §1.1). */
 export function authHeaders(auth: PleskAuth): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'text/xml; charset=UTF-8' };
   if ('secretKey' in auth) headers.KEY = headerValue(auth.secretKey);
@@ -145,7 +145,7 @@ export function classifyTransportError(err: unknown, endpoint: string): Failure 
   return f;
 }
 
-/** A non-2xx HTTP status → what it means (Plesk itself answers 200 even for errors; plesk-api-notes.md §2.1). */
+/** A non-2xx HTTP status → what it means (Plesk itself answers 200 even for errors; docs/reference/plesk-api-notes.md §2.1). */
 export function classifyHttpStatus(status: number, endpoint: string, retryAfterMs?: number): Failure {
   const f: Failure = { ...classifyStatus(status, retryAfterMs)!, code: 'TI_PLESK_TRANSPORT' };
   if (f.retryable) return f;

@@ -1,4 +1,4 @@
-// CSV reader (`source.type: "csv"`): the canonical wide and long layouts of mail-sources.md §5.1,
+// CSV reader (`source.type: "csv"`): the canonical wide and long layouts of docs/reference/mail-sources.md §5.1,
 // with a column mapping, units (§5.3) and dates/time zones (§5.4).
 //
 // Speed: one csv-parse Parser over the file stream, records as arrays (`columns: false`) mapped through header
@@ -110,7 +110,7 @@ const ISO_RE = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)
 const MAX_EPOCH_S = 253402300799;
 
 /**
- * The day of a date cell in `zone`, or null. Forms (mail-sources.md §5.4): `YYYY-MM-DD`; `YYYYMMDD` (OpenSRS);
+ * The day of a date cell in `zone`, or null. Forms (docs/reference/mail-sources.md §5.4): `YYYY-MM-DD`; `YYYYMMDD` (OpenSRS);
  * epoch seconds (all digits, ≥ 9); ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with `Z`/`±HH[:MM]` (an instant,
  * put into `zone`'s day) or without an offset (local time in `zone`: its day is its own date part, no zone maths).
  */
@@ -149,7 +149,7 @@ const PROTOCOLS: Record<string, 'smtp' | 'pop3_imap'> = {
   pop3: 'pop3_imap',
   imap: 'pop3_imap',
   pop3_imap: 'pop3_imap',
-  'pop3-imap': 'pop3_imap', // Plesk CLI vocabulary (mail-sources.md §5.1)
+  'pop3-imap': 'pop3_imap', // Plesk CLI vocabulary (docs/reference/mail-sources.md §5.1)
 };
 /** Traffic that is real but not mail: counted as ignored, not rejected. */
 const NON_MAIL_PROTOCOLS = new Set(['http', 'https', 'ftp', 'ftps', 'web']);

@@ -1,8 +1,8 @@
 // OpenSRS Hosted Email reader: POST `{url}/stats_summary` once per domain (type: domain, by: day) and turn the
-// `summary` (keyed by YYYYMMDD) into SMTP byte records. Format facts: mail-sources.md §1 and seed 002.
+// `summary` (keyed by YYYYMMDD) into SMTP byte records. Format facts: docs/reference/mail-sources.md §1 and seed 002.
 //
 // What OpenSRS gives: `messages.in_size` / `messages.out_size` in bytes per day for the last 30 days
-// (mail-sources.md §1.3). It has no POP3/IMAP byte counters, so those metrics stay missing (never zero).
+// (docs/reference/mail-sources.md §1.3). It has no POP3/IMAP byte counters, so those metrics stay missing (never zero).
 //
 // Exactness: counters are xs:long, JSON.parse rounds integers beyond 2^53. A reviver with `context.source`
 // would keep the text but needs Node 21+; on Node 20 we pre-process instead: every number literal that is
@@ -23,7 +23,7 @@ import { isValidDate } from '../dates.js';
 import { secretFromEnv } from '../secrets.js';
 import type { Reader, ReaderContext } from './types.js';
 
-/** Base URIs of the OMA clusters (mail-sources.md §1.1; the same three hosts as ocolin/OpenSrsMail Config.php). */
+/** Base URIs of the OMA clusters (docs/reference/mail-sources.md §1.1; the same three hosts as ocolin/OpenSrsMail Config.php). */
 export const OPENSRS_CLUSTERS = {
   a: 'https://admin.a.hostedemail.com/api',
   b: 'https://admin.b.hostedemail.com/api',
@@ -33,7 +33,7 @@ export const OPENSRS_CLUSTERS = {
 /** Default: the Production Test cluster, so a pipeline without `url`/`cluster` never reads a live cluster by accident. */
 export const OPENSRS_DEFAULT_URL = OPENSRS_CLUSTERS.test;
 
-/** OMA error numbers we act on (mail-sources.md §1.5, https://email.opensrs.guide/docs/errors). */
+/** OMA error numbers we act on (docs/reference/mail-sources.md §1.5, https://email.opensrs.guide/docs/errors). */
 const OMA_INVALID_CREDENTIALS = 1;
 const OMA_OBJECT_DOES_NOT_EXIST = 2;
 
@@ -67,7 +67,7 @@ export const opensrsSourceSchema = z
     ...httpKeys,
     /** Older names: timeoutMs (every timeout), retries (= retry.attempts − 1), retryDelayMs (= retry.minDelayMs). */
     ...httpAliasKeys,
-    /** `credentials.client`: "used for internal logging" by OpenSRS (mail-sources.md §1.2). Not a secret. */
+    /** `credentials.client`: "used for internal logging" by OpenSRS (docs/reference/mail-sources.md §1.2). Not a secret. */
     client: z.string().min(1).default('traffic-import'),
   })
   .refine((c) => (c.domains === undefined) !== (c.domainsFile === undefined), {
@@ -108,7 +108,7 @@ function credentialsFrom(env: NodeJS.ProcessEnv, client: string): Credentials {
     const missing = [!user && 'OPENSRS_USER', !password && !token && 'OPENSRS_PASSWORD (or OPENSRS_TOKEN)'].filter(Boolean);
     throw new TiError('TI_SECRET_MISSING', `OpenSRS needs ${missing.join(' and ')} in the environment`);
   }
-  // Shape of the credentials object: mail-sources.md §1.2 (`user` plus `password` or `token`, optional `client`).
+  // Shape of the credentials object: docs/reference/mail-sources.md §1.2 (`user` plus `password` or `token`, optional `client`).
   return token ? { user, token, client } : { user, password: password as string, client };
 }
 
@@ -351,7 +351,7 @@ export type CounterResult = { ok: true; value: bigint } | { ok: false; code: Rej
 const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 /**
- * A byte counter from a JSON number or numeric string, exactly (mail-sources.md §1.3: numbers for type domain,
+ * A byte counter from a JSON number or numeric string, exactly (docs/reference/mail-sources.md §1.3: numbers for type domain,
  * numeric strings for type user). Fractions are rounded half up on the decimal text, never through a double.
  */
 export function parseCounter(v: unknown): CounterResult {

@@ -1,4 +1,4 @@
-// The mock answers the way the OMA docs describe (mail-sources.md §1), so the demo and the reader tests
+// The mock answers the way the OMA docs describe (docs/reference/mail-sources.md §1), so the demo and the reader tests
 // exercise the real shapes.
 
 import { afterEach, describe, expect, it } from 'vitest';

@@ -95,7 +95,7 @@ describe('buildSetTrafficPacket', () => {
 });
 
 describe('buildGetPacket', () => {
-  it('matches the documented many-names get (plesk-api-notes.md §5.1)', () => {
+  it('matches the documented many-names get (docs/reference/plesk-api-notes.md §5.1)', () => {
     const expected = '<packet><webspace><get><filter><name>example.com</name><name>sample.com</name></filter><dataset><gen_info/></dataset></get></webspace></packet>';
     expect(canonical(buildGetPacket('webspace', { names: ['example.com', 'sample.com'] }))).toEqual(canonical(expected));
   });

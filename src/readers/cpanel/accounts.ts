@@ -1,5 +1,5 @@
 // Which domain an account's mail traffic goes to. cPanel stores mail per account, never per domain
-// (pseudo-domain UNKNOWN, cpanel-bandwidth.md §1.1); like cPanel's own Stats::get_bandwidth (§4.3)
+// (pseudo-domain UNKNOWN, docs/reference/cpanel-bandwidth.md §1.1); like cPanel's own Stats::get_bandwidth (§4.3)
 // we attribute it to the account's main domain: the `DNS=` line of its cpuser file, the `domain` of
 // WHM listaccts, or an explicit `accountMap` CSV (`user,domain`) that wins over both.
 

@@ -1,7 +1,7 @@
 // `from: "api"`: live WHM. Accounts from WHM API 1 `listaccts` (or `accounts` in the config); per
 // account WHM API 1 `uapi_cpanel` → UAPI `Bandwidth::query` with
 // grouping=year_month_day|protocol, protocols=smtp|pop3|imap, interval=daily (or hourly), start/end
-// (cpanel-bandwidth.md §4.1, §7, §9). The answer is `data.uapi.data` = { "<day-start epoch>":
+// (docs/reference/cpanel-bandwidth.md §4.1, §7, §9). The answer is `data.uapi.data` = { "<day-start epoch>":
 // { smtp?, pop3?, imap? } }; values can be fractional or strings.
 //
 // - `timezone` is sent with the query so the day keys are midnights of that zone: the server's zone

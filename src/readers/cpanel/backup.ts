@@ -1,5 +1,5 @@
 // `from: "backup"`: the bandwidth dump inside a cpmove/pkgacct archive, or its extracted directory
-// (cpanel-bandwidth.md §5.3; written by CP:Cpanel/Pkgacct/Components/Bandwidth.pm into the
+// (docs/reference/cpanel-bandwidth.md §5.3; written by CP:Cpanel/Pkgacct/Components/Bandwidth.pm into the
 // archive's top directory):
 //   bandwidth_db.json       manifest {"version":3, "metadata":{…}, "tables":{…}, "domains":{"UNKNOWN":1, …}}
 //   bandwidth_db_data.json  one JSON array of rows per line, rows of all three intervals:

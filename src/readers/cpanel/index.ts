@@ -1,7 +1,7 @@
 // cPanel readers (`source.type: "cpanel"`): the live WHM API, per-user SQLite databases,
-// cpmove backup dumps and pre-2015 flat files. Facts and citations: cpanel-bandwidth.md.
+// cpmove backup dumps and pre-2015 flat files. Facts and citations: docs/reference/cpanel-bandwidth.md.
 //
-// What cPanel measures and how it maps to Plesk set_traffic (facts: cpanel-bandwidth.md §2, §8.2)
+// What cPanel measures and how it maps to Plesk set_traffic (facts: docs/reference/cpanel-bandwidth.md §2, §8.2)
 //
 // | cPanel protocol | what cPanel counts                                     | Plesk metric                        |
 // |-----------------|--------------------------------------------------------|-------------------------------------|

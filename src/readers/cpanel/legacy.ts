@@ -1,5 +1,5 @@
 // `from: "legacy"`: pre-2015 (before cPanel 11.50) flat files in /var/cpanel/bandwidth
-// (cpanel-bandwidth.md §5.2, reconstructed from the importer CP:Cpanel/BandwidthDB/Convert.pm).
+// (docs/reference/cpanel-bandwidth.md §5.2, reconstructed from the importer CP:Cpanel/BandwidthDB/Convert.pm).
 //
 // Each datastore `<name>` has a daily file `<name>` (lines `M.D.YYYY-protocol=bytes`), and
 // `<name>.hour` / `<name>.5min` with the same bytes at finer resolution. `<name>` is a user name

@@ -1,5 +1,5 @@
 // `from: "sqlite"`: cPanel's per-user bandwidth databases, /var/cpanel/bandwidth/<user>.sqlite
-// (cpanel-bandwidth.md §5.1). Schema version 3; tables `domains`, `bandwidth_daily`,
+// (docs/reference/cpanel-bandwidth.md §5.1). Schema version 3; tables `domains`, `bandwidth_daily`,
 // `bandwidth_hourly`, `bandwidth_5min`; rows are per-period deltas (domain_id, protocol, unixtime,
 // bytes). Opened read-only, as cPanel itself does (OPEN_READONLY, CP:Cpanel/BandwidthDB/Read.pm),
 // retrying SQLITE_BUSY while cpanellogd writes (§8.15).

@@ -1,7 +1,7 @@
 // Per-account, per-day sums shared by every cPanel reader, and the byte-value parser they use.
 //
 // cPanel byte values can be fractional (UAPI answers carry floats such as 11036.0461226852,
-// mail-sources.md §4) or JSON strings (cpanel-bandwidth.md §8.14). They are summed as fixed-point
+// docs/reference/mail-sources.md §4) or JSON strings (docs/reference/cpanel-bandwidth.md §8.14). They are summed as fixed-point
 // bigints (nano-bytes) per (account, day, metric) and rounded half-up to whole bytes only when the
 // record is emitted: rounding each row first would lose up to half a byte per row.
 
@@ -20,7 +20,7 @@ export type ParsedBytes =
   | { ok: false; code: Extract<RejectCode, 'R_NOT_NUMERIC' | 'R_NEGATIVE' | 'R_OVER_LONG'>; reason: string };
 
 // Plain decimals with an optional exponent: "12", "12.5", ".5", "1.2e5" (the legacy importer allows
-// digits, e/E and '.', cpanel-bandwidth.md §5.2).
+// digits, e/E and '.', docs/reference/cpanel-bandwidth.md §5.2).
 const DECIMAL_RE = /^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 /** Parse one byte value (number, bigint or numeric string) into nano-bytes. */
@@ -82,7 +82,7 @@ export function roundScaled(scaled: bigint): bigint {
   return (scaled + SCALE / 2n) / SCALE;
 }
 
-/** The two metrics cPanel measures (cpanel-bandwidth.md §2); the incoming ones stay missing. */
+/** The two metrics cPanel measures (docs/reference/cpanel-bandwidth.md §2); the incoming ones stay missing. */
 export type CpanelMetric = Extract<Metric, 'smtp_out' | 'pop3_imap_out'>;
 
 /** cPanel protocol → Plesk metric; http and ftp are not mail. */
@@ -125,7 +125,7 @@ export const CPANEL_METRICS: readonly CpanelMetric[] = ['smtp_out', 'pop3_imap_o
 /**
  * Mail bytes of one account, per day. A day the source holds for the account (any row, any
  * protocol) gets both metrics; a protocol without rows that day is 0, because cPanel stores no
- * zero rows (cpanel-bandwidth.md §1.3, §8.4). Memory grows with days, never with rows.
+ * zero rows (docs/reference/cpanel-bandwidth.md §1.3, §8.4). Memory grows with days, never with rows.
  */
 export class AccountTally {
   private readonly days = new Map<string, DayBucket>();
@@ -204,7 +204,7 @@ export class AccountTally {
 /**
  * Unix seconds → calendar day in a zone, cached by input (dayjs tz is slow per call, dates.ts).
  * Also tells whether an instant is a local midnight, to warn when `timezone` is not the zone the
- * cPanel server wrote its daily rows in (cpanel-bandwidth.md §5.1: daily = local midnight).
+ * cPanel server wrote its daily rows in (docs/reference/cpanel-bandwidth.md §5.1: daily = local midnight).
  */
 export class DayMapper {
   private readonly cache = new Map<number, string>();

@@ -3,7 +3,7 @@
 // the schema of CP:Cpanel/BandwidthDB/Schema.pm (version 3), samples added to all three interval
 // tables at once like CP:Cpanel/BandwidthDB/Write.pm, the pkgacct dump of
 // CP:Cpanel/BandwidthDB/Read.pm `get_backup_manifest`/`generate_backup_data`, and the pre-2015 flat
-// files read by CP:Cpanel/BandwidthDB/Convert.pm (cpanel-bandwidth.md §5).
+// files read by CP:Cpanel/BandwidthDB/Convert.pm (docs/reference/cpanel-bandwidth.md §5).
 
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';

@@ -1,5 +1,5 @@
 // A small OpenSRS Mail API (OMA) server for tests and the demo: `POST <url>/stats_summary` only.
-// It answers the way the OMA docs describe (mail-sources.md §1): HTTP 200 with `success`/`error`/`error_number`
+// It answers the way the OMA docs describe (docs/reference/mail-sources.md §1): HTTP 200 with `success`/`error`/`error_number`
 // in the body, 400 for a body that is not JSON, 404 for any other method; the summary has the full shape of
 // seed 002 (messages, services, deleted_users, users, logins, storage per YYYYMMDD day).
 // Loopback only (127.0.0.1, port 0). Not a security boundary: credentials are compared in plain text.
@@ -54,7 +54,7 @@ export interface OpensrsMock {
   close(): Promise<void>;
 }
 
-// Error texts of the OMA docs (https://email.opensrs.guide/docs/errors, mail-sources.md §1.5).
+// Error texts of the OMA docs (https://email.opensrs.guide/docs/errors, docs/reference/mail-sources.md §1.5).
 const ERR_CREDENTIALS = 'Invalid credentials supplied in request.';
 const ERR_NO_OBJECT = 'The requested object does not exist.';
 const ERR_FORMAT = 'Request badly formatted (missing required field, or field is not the correct data type).';

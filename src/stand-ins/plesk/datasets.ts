@@ -77,7 +77,7 @@ export function planLimits(plan: Plan | undefined): { overuse?: string; values: 
 }
 
 /**
- * The limit names a subscription always lists (plesk-api-notes.md §6.2), unlimited (-1) unless its plan or
+ * The limit names a subscription always lists (docs/reference/plesk-api-notes.md §6.2), unlimited (-1) unless its plan or
  * its own customization says otherwise: Plesk answers the whole set, not only the plan's entries.
  */
 export const STANDARD_LIMITS = [
@@ -230,7 +230,7 @@ function emitPhpSettings(data: XmlBuilder, ctx: DatasetContext, sub: Subscriptio
 /**
  * resource-usage: what the subscription uses, named after the limit it counts against. `max_traffic` is
  * this month's counted traffic of the subscription and all its sites (the WHMCS module reads a
- * subscription's traffic from this resource, plesk-api-notes.md §6.3); `disk_space` is gen_info/real_size.
+ * subscription's traffic from this resource, docs/reference/plesk-api-notes.md §6.3); `disk_space` is gen_info/real_size.
  */
 function emitResourceUsage(data: XmlBuilder, ctx: DatasetContext, sub: Subscription): void {
   const month = ctx.today.slice(0, 7);

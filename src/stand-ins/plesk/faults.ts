@@ -1,6 +1,6 @@
 // Faults the emulator injects, as a real panel shows them: slowness, 503s from the panel's nginx while
 // Plesk restarts, connections that die before or after the packet ran, bodies that trickle, and
-// per-object execution errors (plesk-api-notes.md §2.3, "real transient failures are mostly transport-level").
+// per-object execution errors (docs/reference/plesk-api-notes.md §2.3, "real transient failures are mostly transport-level").
 
 export interface Faults {
   /** Delay before the packet is processed (nothing applied yet while the client waits). */

@@ -77,12 +77,12 @@ export const emulatorFixtureSchema = z.strictObject({
     /** Unicode or ASCII (punycode) form; both are answered. */
     name: z.string().min(1),
     guid: z.string().min(1).optional(),
-    /** gen_info/status: 0 active, 16 disabled (plesk-api-notes.md §5.1). */
+    /** gen_info/status: 0 active, 16 disabled (docs/reference/plesk-api-notes.md §5.1). */
     status: z.int().min(0).optional(),
     crDate: day.optional(),
     /** The service plan (plans[].id); none = a custom subscription (`<subscriptions/>` is empty). */
     planId: objectId.optional(),
-    /** The subscription's own limits over its plan's: a customized subscription (plesk-api-notes.md §6.3). */
+    /** The subscription's own limits over its plan's: a customized subscription (docs/reference/plesk-api-notes.md §6.3). */
     limits: z.strictObject({
       overuse: z.string().min(1).optional(),
       values: z.record(z.string().min(1), limitValue).default({}),
@@ -268,7 +268,7 @@ export function buildState(input: EmulatorFixture): EmulatorState {
     }
     sites.set(s.id, {
       id: s.id, ...names(s.name), webspaceId: s.webspaceId, main, implied: false,
-      // A main site shares the webspace GUID (plesk-api-notes.md §3.1: webspace-guid == guid).
+      // A main site shares the webspace GUID (docs/reference/plesk-api-notes.md §3.1: webspace-guid == guid).
       guid: s.guid ?? (main ? owner.guid : derivedGuid('site', s.id)),
       crDate: s.crDate ?? owner.crDate,
     });

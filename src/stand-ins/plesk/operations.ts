@@ -3,7 +3,7 @@
 // Implemented: webspace and site `get` (datasets in datasets.ts), `get_traffic`, `set_traffic`;
 // service-plan `get`; server `get` and `get_protos` (server-info.ts). Any other operation, and any dataset
 // the emulator cannot fill, answers a result with errcode 1017 ("Feature not supported by current XML API
-// version", plesk-api-notes.md §2.3): the closest code Plesk has for "this server does not do that".
+// version", docs/reference/plesk-api-notes.md §2.3): the closest code Plesk has for "this server does not do that".
 
 import { create } from 'xmlbuilder2';
 import type { ExpandObject } from 'xmlbuilder2/lib/interfaces.js';
@@ -21,14 +21,14 @@ export interface ExecContext {
   semantics: 'replace' | 'add';
   /** dom_id → errcode to answer instead of acting (Faults.errorsById). */
   errorsById: Record<string, number> | undefined;
-  /** Today in the panel's time zone: the upper bound of get_traffic without to_date (plesk-api-notes.md §4.1),
+  /** Today in the panel's time zone: the upper bound of get_traffic without to_date (docs/reference/plesk-api-notes.md §4.1),
    *  and "this month" of the stat and resource-usage datasets. */
   today: string;
   /** Called for every set_traffic node applied. */
   onApplied(): void;
 }
 
-/** errtext for codes the emulator answers (docs' wording where known: plesk-api-notes.md §2.2, §3.3). */
+/** errtext for codes the emulator answers (docs' wording where known: docs/reference/plesk-api-notes.md §2.2, §3.3). */
 const ERRTEXT: Record<number, string> = {
   1013: 'Object not found.',
   1017: 'Feature not supported by the emulator.',
@@ -55,7 +55,7 @@ type Selection =
   | { kind: 'error'; filterId: string | undefined; code: number; text: string; id?: number };
 
 function notFoundText(op: Operator): string {
-  // Errtext seen in public fixtures (plesk-api-notes.md §5.2); clients must key on 1013, not on the text.
+  // Errtext seen in public fixtures (docs/reference/plesk-api-notes.md §5.2); clients must key on 1013, not on the text.
   return op === 'webspace' ? 'Webspace does not exist' : 'Site does not exist';
 }
 
@@ -82,7 +82,7 @@ function select(op: Operator, filter: XmlElement | undefined, state: EmulatorSta
   const sites = state.sites;
   const values = filter?.children ?? [];
   if (values.length === 0) {
-    // An unfiltered site/get lists only add-on sites, never main sites (plesk-api-notes.md §5.3).
+    // An unfiltered site/get lists only add-on sites, never main sites (docs/reference/plesk-api-notes.md §5.3).
     // No filter value, so no filter-id (unverified: what Plesk echoes here is not documented).
     const ids = op === 'webspace'
       ? [...subs.keys()]
@@ -114,7 +114,7 @@ function select(op: Operator, filter: XmlElement | undefined, state: EmulatorSta
       case 'parent-id':
       case 'parent-name':
       case 'parent-guid': {
-        // Add-on sites of a subscription (plesk-api-notes.md §5.3: parent-id finds add-ons, not the main site).
+        // Add-on sites of a subscription (docs/reference/plesk-api-notes.md §5.3: parent-id finds add-ons, not the main site).
         const owner = v.name === 'parent-id' ? byId(subs, filterId)
           : v.name === 'parent-name' ? byName(state.subscriptionsByName, filterId) : byGuid(subs.values(), filterId);
         if (!owner) {
@@ -190,7 +190,7 @@ function opGet(op: Operator, req: XmlElement, out: XmlBuilder, ctx: ExecContext)
   const get = out.ele('get');
   const dataset = req.children.find((c) => c.name === 'dataset');
   const { emit, unsupported } = planDatasets(op, dataset?.children.map((c) => c.name) ?? []);
-  // An empty <dataset/> makes Plesk leave out the ids (plesk-api-notes.md §5.1, live observation).
+  // An empty <dataset/> makes Plesk leave out the ids (docs/reference/plesk-api-notes.md §5.1, live observation).
   const emptyDataset = (dataset?.children.length ?? 0) === 0;
   const dctx: DatasetContext = { state: ctx.state, today: ctx.today };
   for (const sel of select(op, req.children.find((c) => c.name === 'filter'), ctx.state)) {
@@ -215,7 +215,7 @@ function opGetTraffic(op: Operator, req: XmlElement, out: XmlBuilder, ctx: ExecC
   for (const sel of select(op, req.children.find((c) => c.name === 'filter'), ctx.state)) {
     const { result, ok } = openResult(node, sel, ctx);
     if (!ok || sel.kind !== 'object') continue;
-    // One row per day that has data in the range; days without a row are absent (plesk-api-notes.md §4.3:
+    // One row per day that has data in the range; days without a row are absent (docs/reference/plesk-api-notes.md §4.3:
     // whether Plesk lists empty days as zeros is unverified).
     const days = ctx.state.traffic.get(sel.id);
     if (!days) continue;
@@ -229,7 +229,7 @@ function opGetTraffic(op: Operator, req: XmlElement, out: XmlBuilder, ctx: ExecC
 }
 
 function opSetTraffic(op: Operator, req: XmlElement, out: XmlBuilder, ctx: ExecContext): void {
-  // One <set_traffic> with one <result> per request node, in request order (plesk-api-notes.md §3.4).
+  // One <set_traffic> with one <result> per request node, in request order (docs/reference/plesk-api-notes.md §3.4).
   const result = out.ele('set_traffic').ele('result');
   const domId = Number(text(req, 'dom_id')!.trim());
   const date = text(req, 'date')!.trim().slice(0, 10);
@@ -249,7 +249,7 @@ function opSetTraffic(op: Operator, req: XmlElement, out: XmlBuilder, ctx: ExecC
   if (!days) ctx.state.traffic.set(domId, (days = new Map()));
   const before = days.get(date);
   // Replace (default) sets the four mail counters of the day; add adds to them. http/ftp stay as they were
-  // (whether Plesk resets them is unverified: plesk-api-notes.md §3.5).
+  // (whether Plesk resets them is unverified: docs/reference/plesk-api-notes.md §3.5).
   const row: FullTraffic = before ? { ...before } : zeroTraffic();
   for (let i = 0; i < METRICS.length; i++) {
     const m = METRICS[i]!;

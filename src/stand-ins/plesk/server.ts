@@ -1,8 +1,8 @@
 // An emulated Plesk XML API endpoint (agent.php) over real HTTP(S), written from the server's side of
-// the contract (plesk-transport.md, plesk-api-notes.md, the 1.6.9.1 schema trees) and independent of
+// the contract (docs/reference/plesk-transport.md, docs/reference/plesk-api-notes.md, the 1.6.9.1 schema trees) and independent of
 // the client, so that it catches the client's mistakes instead of sharing them.
 //
-// Checkups run in the order Plesk documents ("Handling Errors", plesk-api-notes.md §2.1): HTTP header,
+// Checkups run in the order Plesk documents ("Handling Errors", docs/reference/plesk-api-notes.md §2.1): HTTP header,
 // protocol version, authentication, packet validity. Any failure answers HTTP 200 with
 // `<system><status>error</status>…` and nothing runs. Then the operations run in series.
 
@@ -32,7 +32,7 @@ export interface EmulatorOptions {
   port?: number;
   /** PEM text; serves HTTPS when given. */
   tls?: { cert: string; key: string };
-  /** What set_traffic does with a day that has values (plesk-api-notes.md §3.5: undocumented). */
+  /** What set_traffic does with a day that has values (docs/reference/plesk-api-notes.md §3.5: undocumented). */
   setTrafficSemantics?: 'replace' | 'add';
   faults?: Faults;
   log?: Logger;
@@ -138,7 +138,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         return { doc: systemError(replyVersion, 1001, 'Authentication failed') };
       }
     } else {
-      // No headers, half a pair, or HTTP Basic (live, plesk-api-notes.md §1.1).
+      // No headers, half a pair, or HTTP Basic (live, docs/reference/plesk-api-notes.md §1.1).
       return { doc: systemError(replyVersion, 1029, 'Authentication method is not specified') };
     }
     // 4. Packet validity against agent_input (every operator, not only the emulated ones), answered

@@ -1,5 +1,5 @@
 // A small WHM JSON-API server for tests and the demo: WHM API 1 `listaccts` and `uapi_cpanel` →
-// UAPI `Bandwidth::query`, answering in the shapes of cpanel-bandwidth.md §3–4 and §7:
+// UAPI `Bandwidth::query`, answering in the shapes of docs/reference/cpanel-bandwidth.md §3–4 and §7:
 //   {"metadata":{"command":"uapi_cpanel","reason":"OK","result":1,"version":1},
 //    "data":{"uapi":{"status":1,"errors":null,"messages":null,"warnings":null,"metadata":{},
 //                    "data":{"<day-start epoch>":{"smtp":…,"pop3":…,"imap":…}}}}}

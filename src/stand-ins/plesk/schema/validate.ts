@@ -1,5 +1,5 @@
 // Validation of an element tree against a schema model (tree.ts), with libxml2's wording, since Plesk
-// validates packets with libxml2 and answers 1014 with its message (plesk-api-notes.md §2.1:
+// validates packets with libxml2 and answers 1014 with its message (docs/reference/plesk-api-notes.md §2.1:
 // "Expected is one of ( attachment, forward, end_date )").
 //
 // Content models are matched as sets of reachable child positions, so nested groups with their own
