@@ -1,7 +1,14 @@
-// pino JSON logs on stderr (stdout stays free for results); pretty when stderr is a TTY.
-// Secrets are redacted by path, and never put into log fields in the first place.
+// pino JSON logs on stderr (stdout stays free for results); pretty when stderr is a TTY and pino-pretty is
+// installed. Secrets are redacted by path, and never put into log fields in the first place.
+//
+// Pretty printing runs in this thread (pino-pretty's prettyFactory), not as a pino transport: a transport is
+// resolved by name in a worker thread (the production install crashed on a TTY with "unable to determine
+// transport target" when pino-pretty was missing), and its last lines can be lost on process.exit. In-thread,
+// every line is written synchronously, and a live status line (the progress bar) can be cleared before a log
+// line and drawn again after it, so neither garbles the other.
 
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -15,6 +22,38 @@ export interface LogOptions {
   level?: string;
   /** Force JSON even on a TTY. */
   json?: boolean;
+  /** Tests: where lines go instead of stderr. */
+  destination?: { write(line: string): unknown };
+  /** Tests: behave as on a TTY. */
+  tty?: boolean;
+}
+
+/** A live line on stderr (the progress bar) that log lines must not garble. */
+export interface StatusLine {
+  /** Erase the line (cursor at column 0). */
+  clear(): void;
+  /** Draw it again. */
+  redraw(): void;
+}
+
+let statusLine: StatusLine | undefined;
+
+/** Register (or remove, with undefined) the live status line that log lines are written around. */
+export function setStatusLine(line: StatusLine | undefined): void {
+  statusLine = line;
+}
+
+type PrettyFactory = (opts: Record<string, unknown>) => (line: string) => string;
+
+/** pino-pretty's formatter, or undefined when it is not installed (a JSON-only install stays usable). */
+export function loadPretty(): PrettyFactory | undefined {
+  try {
+    const mod = createRequire(import.meta.url)('pino-pretty') as { prettyFactory?: PrettyFactory };
+    return mod.prettyFactory;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {
@@ -25,11 +64,22 @@ export function createLogger(opts: LogOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  if (!opts.json && process.stderr.isTTY && !process.env.NO_PRETTY) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, colorize: !process.env.NO_COLOR } } });
-  }
   // sync: a short CLI run must not lose its last lines on process.exit.
-  return pino(base, pino.destination({ dest: 2, sync: true }));
+  const out = opts.destination ?? pino.destination({ dest: 2, sync: true });
+  const tty = opts.tty ?? process.stderr.isTTY === true;
+  const factory = !opts.json && tty && !process.env.NO_PRETTY ? loadPretty() : undefined;
+  const format = factory?.({ colorize: !process.env.NO_COLOR && !opts.destination, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
+  const dest: DestinationStream = {
+    write(line: string) {
+      const text = format ? format(line) : line;
+      if (statusLine) {
+        statusLine.clear();
+        out.write(text);
+        statusLine.redraw();
+      } else out.write(text);
+    },
+  };
+  return pino(base, dest);
 }
 
 /** A logger that writes nothing (tests, benches). */
