@@ -5,21 +5,23 @@ import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadPipeline } from './config.js';
+import { loadPipeline, stateDirOf } from './config.js';
 import { isValidDate } from './dates.js';
 import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
 import { createLogger, type Logger } from './log.js';
+import { envForPipeline } from './secrets.js';
 import { summaryText } from './run/report.js';
 import { createReader } from './readers/index.js';
+import { parseShard, perPipelinePath, pipelineFiles, pipelineName, shardFromEnv, shareOf } from './pipeline-set.js';
 
 const HELP = `traffic-import — put mail traffic measured outside Plesk into Plesk (XML API set_traffic)
 
 Usage:
-  traffic-import run PIPELINE [--dry-run] [--out DIR] [--report FILE] [--rejects FILE]
-                              [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-  traffic-import validate PIPELINE
-  traffic-import runs [--state DIR] [--limit N] [--json]
+  traffic-import run PIPELINE|DIR... [--dry-run] [--out DIR] [--report FILE] [--rejects FILE]
+                              [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--state DIR] [--shard I/N]
+  traffic-import validate PIPELINE|DIR...
+  traffic-import runs [PIPELINE|DIR...] [--state DIR] [--limit N] [--json]
   traffic-import emulator [--fixture FILE] [--host 127.0.0.1] [--port 8443] [--tls-cert PEM --tls-key PEM]
                           [--semantics replace|add] [--dump FILE] [--latency-ms N]
   traffic-import demo [--keep-running]
@@ -28,15 +30,21 @@ Usage:
 Options:
   --dry-run         change nothing anywhere; print recorded → new per node
   --out DIR         with --dry-run: write each packet as DIR/packet-NNNN.xml and DIR/diff.jsonl
-  --report FILE     write the JSON run report
+  --report FILE     write the JSON run report (several pipelines: one file each, report.<pipeline>.json)
   --rejects FILE    write rejected rows (CSV, or JSONL when FILE ends in .jsonl)
   --from, --to      inclusive days to import; records outside are skipped and counted
+  --state DIR       ledgers, locks and run records (env TRAFFIC_IMPORT_STATE; default: the pipeline's
+                    state.path, ./state/ beside the pipeline file)
+  --shard I/N       run only pipelines k with k mod N = I (0-based; default from JOB_COMPLETION_INDEX
+                    and TRAFFIC_IMPORT_SHARDS)
   --log-level LEVEL pino level (default info; env LOG_LEVEL)
   --json-logs       JSON logs even on a TTY
 
-Environment: PLESK_URL (overrides target.url), PLESK_LOGIN + PLESK_PASSWORD or PLESK_SECRET_KEY
-(each also as *_FILE), WHM_URL, WHM_USER, WHM_API_TOKEN, OPENSRS_URL, OPENSRS_USER + OPENSRS_PASSWORD or
-OPENSRS_TOKEN, LOG_LEVEL, NO_COLOR.
+A DIR stands for its *.json files in name order.
+
+Environment: PLESK_URL (overrides target.url), PLESK_LOGIN + PLESK_PASSWORD or PLESK_SECRET_KEY, WHM_URL,
+WHM_USER, WHM_API_TOKEN, OPENSRS_URL, OPENSRS_USER + OPENSRS_PASSWORD or OPENSRS_TOKEN (every credential
+also as NAME_FILE naming a file), TRAFFIC_IMPORT_STATE, LOG_LEVEL, NO_COLOR.
 
 Exit codes: 0 all good · 1 finished with rejected, unresolved or failed records · 2 usage, configuration or
 fatal error.`;
@@ -80,14 +88,23 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
     rejects: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
+    state: { type: 'string' },
+    shard: { type: 'string' },
   });
-  if (positionals.length !== 1) usage('run takes exactly one PIPELINE file');
+  if (positionals.length === 0) usage('run takes one or more PIPELINE files or directories');
   const from = dateFlag('from', values.from);
   const to = dateFlag('to', values.to);
   if (from && to && from > to) usage(`--from ${from} is after --to ${to}`);
   if (values.out && !values['dry-run']) usage('--out goes with --dry-run');
+  const explicitShard = values.shard !== undefined ? parseShard(values.shard) : undefined;
+  const all = pipelineFiles(positionals);
+  const shard = explicitShard ?? shardFromEnv(process.env, all.length);
+  const files = shareOf(all, shard);
   const log = logger(values);
-  const pipeline = loadPipeline(positionals[0]!);
+  if (shard) log.info({ shard: `${shard.index}/${shard.count}`, pipelines: files.map(pipelineName), of: all.length }, 'shard');
+  // Every pipeline is validated before the first one runs: a typo in one file must not surface after an hour.
+  const pipelines = files.map((f) => loadPipeline(f));
+  const several = pipelines.length > 1;
   // Node as PID 1 (a container without --init) has no default signal handling. Stopping mid-run is safe:
   // Plesk stays the source of truth, additive intents are settled and a stale lock is taken over next time.
   const stop = (sig: string) => {
@@ -96,47 +113,78 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  const report = await runPipeline({
-    pipeline,
-    dryRun: values['dry-run'] === true,
-    ...(values.out ? { outDir: values.out } : {}),
-    ...(values.report ? { reportPath: values.report } : {}),
-    ...(values.rejects ? { rejectsPath: values.rejects } : {}),
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    env: process.env,
-    log,
-  });
-  process.stderr.write(`${summaryText(report)}\n`);
-  if (report.error) process.stderr.write(`traffic-import: [${report.error.code}] ${report.error.message}\n`);
-  return report.exitCode;
+  let worst: ExitCode = EXIT.OK;
+  const outcomes: string[] = [];
+  for (const pipeline of pipelines) {
+    const name = pipelineName(pipeline.file);
+    pipeline.statePath = stateDirOf({ flag: values.state, env: process.env, pipeline });
+    const report = await runPipeline({
+      pipeline,
+      dryRun: values['dry-run'] === true,
+      ...(values.out ? { outDir: several ? path.join(values.out, name) : values.out } : {}),
+      ...(values.report ? { reportPath: perPipelinePath(values.report, name, several) } : {}),
+      ...(values.rejects ? { rejectsPath: perPipelinePath(values.rejects, name, several) } : {}),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      env: envForPipeline(process.env, name),
+      log,
+    });
+    process.stderr.write(`${summaryText(report)}\n`);
+    if (report.error) process.stderr.write(`traffic-import: [${report.error.code}] ${report.error.message}\n`);
+    outcomes.push(`${name} ${report.status} (${report.exitCode})`);
+    if (report.exitCode > worst) worst = report.exitCode;
+  }
+  if (several) process.stderr.write(`traffic-import: ${pipelines.length} pipelines: ${outcomes.join(', ')}; exit code ${worst}\n`);
+  if (pipelines.length === 0) log.warn({ shard: shard && `${shard.index}/${shard.count}`, of: all.length }, 'this shard has no pipelines');
+  return worst;
 }
 
 async function cmdValidate(args: string[]): Promise<ExitCode> {
   const { values, positionals } = parse(args, {});
-  if (positionals.length !== 1) usage('validate takes exactly one PIPELINE file');
+  if (positionals.length === 0) usage('validate takes one or more PIPELINE files or directories');
   const log = logger(values);
-  const pipeline = loadPipeline(positionals[0]!);
-  const reader = createReader(pipeline.source);
-  const ctx = {
-    baseDir: pipeline.baseDir, window: {}, env: process.env, log,
-    reject: () => undefined, unresolved: () => undefined, ignored: () => undefined,
-  };
-  const what = reader.check ? await reader.check(ctx) : 'source configuration is valid';
-  process.stdout.write(`${pipeline.file}: OK\n  source: ${what}\n  target: ${pipeline.target.operator} via ${process.env.PLESK_URL || pipeline.target.url || '(no URL: dry-run only)'}\n  reconcile: ${pipeline.reconcile.mode}, set_traffic ${pipeline.target.setTrafficSemantics}\n`);
-  return EXIT.OK;
+  const files = pipelineFiles(positionals);
+  let worst: ExitCode = EXIT.OK;
+  for (const file of files) {
+    try {
+      const pipeline = loadPipeline(file);
+      const reader = createReader(pipeline.source);
+      const ctx = {
+        baseDir: pipeline.baseDir, window: {}, env: envForPipeline(process.env, pipelineName(pipeline.file)), log,
+        reject: () => undefined, unresolved: () => undefined, ignored: () => undefined,
+      };
+      const what = reader.check ? await reader.check(ctx) : 'source configuration is valid';
+      process.stdout.write(`${pipeline.file}: OK\n  source: ${what}\n  target: ${pipeline.target.operator} via ${process.env.PLESK_URL || pipeline.target.url || '(no URL: dry-run only)'}\n  reconcile: ${pipeline.reconcile.mode}, set_traffic ${pipeline.target.setTrafficSemantics}\n  state: ${stateDirOf({ env: process.env, pipeline })}\n`);
+    } catch (err) {
+      // With several files, every one is checked: one bad file must not hide the next.
+      if (!(err instanceof TiError) || files.length === 1) throw err;
+      process.stderr.write(`traffic-import: ${file}: [${err.code}] ${err.message}\n`);
+      worst = EXIT.FATAL;
+    }
+  }
+  return worst;
 }
 
 async function cmdRuns(args: string[]): Promise<ExitCode> {
-  const { values } = parse(args, { state: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
-  const { listRunsInDir } = await import('./ledger/index.js');
+  const { values, positionals } = parse(args, { state: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+  const { listRunsInDir, pipelineIdOf } = await import('./ledger/index.js');
   const limit = values.limit ? Number(values.limit) : 20;
   if (!Number.isInteger(limit) || limit < 1) usage('--limit expects a positive whole number');
-  const runs = listRunsInDir(path.resolve(values.state ?? './state/'), limit);
+  // The same rule as `run`: with PIPELINE arguments, each one's state directory and only its runs.
+  const wanted = positionals.length > 0 ? pipelineFiles(positionals).map((f) => loadPipeline(f)) : undefined;
+  const dirs = wanted
+    ? [...new Set(wanted.map((p) => stateDirOf({ flag: values.state, env: process.env, pipeline: p })))]
+    : [stateDirOf({ flag: values.state, env: process.env })];
+  const ids = wanted && new Set(wanted.map((p) => pipelineIdOf(p.file)));
+  const runs = dirs
+    .flatMap((d) => listRunsInDir(d))
+    .filter((r) => !ids || ids.has(pipelineIdOf(r.pipeline)))
+    .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0))
+    .slice(0, limit);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
   } else if (runs.length === 0) {
-    process.stdout.write('No runs recorded.\n');
+    process.stdout.write(`No runs recorded in ${dirs.join(', ')}.\n`);
   } else {
     for (const r of runs) {
       const c = r.counts as { nodes?: { applied?: number; failed?: number } } | undefined;

@@ -52,7 +52,8 @@ export const stateSchema = ledgerConfigSchema;
 const pipelineShape = z.strictObject({
   $schema: z.string().optional(),
   description: z.string().optional(),
-  source: z.looseObject({ type: z.string() }),
+  // allowEmpty belongs to every source; the reader's own schema sees the rest.
+  source: z.looseObject({ type: z.string(), allowEmpty: z.boolean().optional() }),
   target: targetSchema,
   reconcile: reconcileSchema.prefault({}),
   state: stateSchema.prefault({}),
@@ -69,7 +70,8 @@ export type Pipeline = Omit<PipelineFile, '$schema' | 'source' | 'state'> & {
   file: string;
   /** Directory relative paths are resolved against. */
   baseDir: string;
-  source: SourceConfig;
+  /** The reader's config, plus `allowEmpty`: a file source that yields no records is not an error (exit 1). */
+  source: SourceConfig & { allowEmpty?: boolean };
   /** Absolute state directory. */
   statePath: string;
   /** The lock and compaction settings of `state` (its `path` is statePath). */
@@ -137,7 +139,8 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
     if (!entry) {
       problems.push(`source.type: expected one of ${Object.keys(READERS).map((t) => `"${t}"`).join(', ')}, got "${type}"`);
     } else {
-      const parsed = (entry.schema as z.ZodType).safeParse(top.data.source);
+      const { allowEmpty: _allowEmpty, ...readerPart } = top.data.source;
+      const parsed = (entry.schema as z.ZodType).safeParse(readerPart);
       if (parsed.success) source = parsed.data as SourceConfig;
       else problems.push(...describeIssues(parsed.error.issues, ['source']));
     }
@@ -152,12 +155,24 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
     file: abs,
     baseDir,
     ...(d.description !== undefined ? { description: d.description } : {}),
-    source,
+    source: d.source.allowEmpty !== undefined ? { ...source, allowEmpty: d.source.allowEmpty } : source,
     target: d.target,
     reconcile: d.reconcile,
     statePath: path.resolve(baseDir, d.state.path),
     state: { staleAfterMs: d.state.staleAfterMs, compactAtBytes: d.state.compactAtBytes },
   };
+}
+
+/**
+ * The state directory, one rule for every command: --state DIR, else TRAFFIC_IMPORT_STATE, else the pipeline's
+ * `state.path` (relative to the pipeline file; default ./state/ beside it); with no pipeline (`runs` alone),
+ * ./state in the working directory. Flags win over the environment, the environment over the file (12-factor).
+ */
+export function stateDirOf(opts: { flag?: string | undefined; env: NodeJS.ProcessEnv; pipeline?: Pipeline | undefined }): string {
+  if (opts.flag) return path.resolve(opts.flag);
+  if (opts.env.TRAFFIC_IMPORT_STATE) return path.resolve(opts.env.TRAFFIC_IMPORT_STATE);
+  if (opts.pipeline) return opts.pipeline.statePath;
+  return path.resolve('state');
 }
 
 export function loadPipeline(file: string): Pipeline {
@@ -175,6 +190,8 @@ export function loadPipeline(file: string): Pipeline {
   }
   return parsePipeline(raw, file);
 }
+
+export { SECRET_ENV } from './secrets.js';
 
 /** Plesk credentials from the environment, or undefined when none are set. */
 export function pleskAuthFromEnv(env: NodeJS.ProcessEnv): PleskAuth | undefined {

@@ -80,10 +80,20 @@ export function pipelineIdOf(pipelinePath: string): string {
 function realAbs(p: string): string {
   const abs = path.resolve(p);
   try {
-    return fs.realpathSync(abs);
+    return withoutConfigMapVersion(fs.realpathSync(abs));
   } catch {
     return abs; // not there (yet): the plain absolute path
   }
+}
+
+/**
+ * A Kubernetes ConfigMap or Secret volume links each key through `..data` to a `..<timestamp>` directory that
+ * is replaced on every update: the real path of `/pipelines/a.json` is `/pipelines/..2026_12_01_10_00_00.123/a.json`
+ * until the next update. Dropping that component keeps a pipeline's id (its journal, applied slices and lock)
+ * across ConfigMap updates.
+ */
+function withoutConfigMapVersion(real: string): string {
+  return real.replace(/\/\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\d+(?=\/)/, '');
 }
 
 function newRunId(now: Date): string {

@@ -106,7 +106,7 @@ function credentialsFrom(env: NodeJS.ProcessEnv, client: string): Credentials {
   const token = secretFromEnv(env, 'OPENSRS_TOKEN') || undefined;
   if (!user || (!password && !token)) {
     const missing = [!user && 'OPENSRS_USER', !password && !token && 'OPENSRS_PASSWORD (or OPENSRS_TOKEN)'].filter(Boolean);
-    throw new TiError('TI_SECRET_MISSING', `OpenSRS needs ${missing.join(' and ')} in the environment`);
+    throw new TiError('TI_SECRET_MISSING', `OpenSRS needs ${missing.join(' and ')} in the environment (or as *_FILE)`);
   }
   // Shape of the credentials object: docs/reference/mail-sources.md §1.2 (`user` plus `password` or `token`, optional `client`).
   return token ? { user, token, client } : { user, password: password as string, client };

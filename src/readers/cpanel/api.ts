@@ -72,8 +72,8 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
     if (!rawUrl) throw new TiError('TI_CONFIG', 'cPanel api source needs `url` (or env WHM_URL)');
     const base = whmBaseUrl(rawUrl);
     const token = secretFromEnv(ctx.env, 'WHM_API_TOKEN');
-    if (!token) throw new TiError('TI_SECRET_MISSING', 'env WHM_API_TOKEN (a WHM API token) is not set');
-    const whmUser = ctx.env.WHM_USER || 'root';
+    if (!token) throw new TiError('TI_SECRET_MISSING', 'env WHM_API_TOKEN (a WHM API token; or WHM_API_TOKEN_FILE naming a file) is not set');
+    const whmUser = secretFromEnv(ctx.env, 'WHM_USER') || 'root';
     const authorization = `whm ${whmUser}:${token}`;
 
     const settings = await httpSettingsOf(cfg, ctx.baseDir);
