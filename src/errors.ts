@@ -60,6 +60,7 @@ export const REJECTS = {
   R_BAD_DIRECTION: 'unknown direction',
   R_BAD_UNIT: 'unknown unit',
   R_PARSE: 'row cannot be parsed',
+  R_RECORD_TOO_LONG: "record is longer than the source's maxRecordBytes",
   R_UNRESOLVED: 'domain not found in Plesk',
   R_NO_DOMAIN: 'account has no main domain',
   R_SOURCE_ERROR: 'source reported an error for this object',

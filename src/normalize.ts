@@ -13,18 +13,41 @@
 // (Rejection.affects, or SourceRecord.held when they sum before emitting); the normalizer's own rejections (a
 // sum past xs:long) hold the row's metrics too. A held metric is left out of the record (missing: reconcile keeps
 // what Plesk recorded) and listed by heldBack() with the first cause.
+//
+// Readers that feed the Normalizer directly (the CSV reader) skip the SourceRecord: they resolve a target and a day
+// to an index once per distinct cell and add rows as numbers (`addRow`). Partial Normalizers (one per worker thread)
+// are merged exactly with `exportState`/`merge`.
 
 import type { RejectCode } from './errors.js';
 import {
   XS_LONG_MAX, targetLabel,
   type DayRecord, type HeldKey, type HoldCause, type Metric, type Metrics, type SourceRecord, type Target,
 } from './model.js';
-import type { Rejection } from './readers/types.js';
+import type { Rejection } from './model.js';
 
 export interface NormalizerOptions {
   /** Inclusive run window (`YYYY-MM-DD`); records outside it are skipped and counted, not rejected. */
   window?: { from?: string; to?: string };
   reject: (r: Rejection) => void;
+}
+
+/** An exact amount of bytes: a number up to 2^53 − 1, a bigint beyond; NO_VALUE (−1) = the metric is missing. */
+export type Amount = number | bigint;
+export const NO_VALUE = -1;
+
+/** What a Normalizer holds, as plain data (structured-cloneable): what a worker thread hands back to be merged. */
+export interface NormalizerState {
+  targets: Target[];
+  targetKeys: string[];
+  days: string[];
+  files: string[];
+  keys: number;
+  /** The first `keys` blocks (see STRIDE). */
+  blocks: Float64Array;
+  bigSums: [number, (bigint | undefined)[]][];
+  holds: [number, KeyHolds][];
+  rowsAdded: number;
+  skippedOutsideWindow: number;
 }
 
 const SAFE = Number.MAX_SAFE_INTEGER;
@@ -34,8 +57,11 @@ const STRIDE = 8;
 const ROWS = 5;
 const FIRST = 6;
 const LAST = 7;
-/** A sum slot holding MISSING has had no value yet: missing stays missing, it does not become 0. */
-const MISSING = -1;
+/**
+ * A sum slot holding MISSING has had no value yet: missing stays missing, it does not become 0. Equal to NO_VALUE,
+ * so a block's sums add like a row's values (`merge`).
+ */
+const MISSING = NO_VALUE;
 /** key = target index × DAY_SLOTS + day index: exact in a double (targets < 2^31, days < 2^22 ≈ 11,000 years). */
 const DAY_SLOTS = 2 ** 22;
 /** Metric order in a block (METRICS order). */
@@ -58,18 +84,20 @@ export interface HeldMetric {
 }
 
 /** Held metrics of one key: per metric its first cause and how many rejections belonged to it. */
-type KeyHolds = Partial<Record<Metric, { cause: HoldCause; rejections: number }>>;
+export type KeyHolds = Partial<Record<Metric, { cause: HoldCause; rejections: number }>>;
 
 export class Normalizer {
-  private readonly targetIndex = new Map<string, number>();
-  private readonly targets: Target[] = [];
-  private readonly targetKeys: string[] = [];
-  private readonly dayIndex = new Map<string, number>();
-  private readonly days: string[] = [];
+  private targetIndexByKey = new Map<string, number>();
+  private targets: Target[] = [];
+  private targetKeys: string[] = [];
+  private dayIndexByDate = new Map<string, number>();
+  private days: string[] = [];
+  /** Per day index: inside the run window. */
+  private dayInWindow: boolean[] = [];
   private lastDay = '';
   private lastDayIndex: number | undefined;
   /** Per key: the file of its first row (one reader usually means one file; kept per key all the same). */
-  private readonly files: string[] = [];
+  private files: string[] = [];
   private capacity = 1024;
   private blocks = new Float64Array(this.capacity * STRIDE);
   /** Open addressing, linear probing: key number + 1, 0 = free. Never more than half full. */
@@ -78,9 +106,9 @@ export class Normalizer {
   /** Keys with at least one accepted row. */
   private recordCount = 0;
   /** Exact sums (undefined = missing) of the keys that passed 2^53, by key number. */
-  private readonly bigSums = new Map<number, (bigint | undefined)[]>();
+  private bigSums = new Map<number, (bigint | undefined)[]>();
   /** Held metrics by key number (rare: only keys a rejection belonged to). */
-  private readonly holds = new Map<number, KeyHolds>();
+  private holds = new Map<number, KeyHolds>();
   private readonly from: string | undefined;
   private readonly to: string | undefined;
   private readonly reject: (r: Rejection) => void;
@@ -101,23 +129,62 @@ export class Normalizer {
   }
 
   add(rec: SourceRecord): void {
-    const date = rec.date;
-    // `YYYY-MM-DD` strings compare in calendar order.
-    if ((this.from !== undefined && date < this.from) || (this.to !== undefined && date > this.to)) {
+    const ti = this.targetIndex(rec.target);
+    const di = this.dayIndex(rec.date);
+    if (rec.held !== undefined && this.dayInWindow[di] === true) {
+      const slot = this.slotOf(ti, di, rec.origin.file);
+      for (const [metric, cause] of Object.entries(rec.held) as [Metric, HoldCause][]) this.holdSlot(slot, metric, cause);
+    }
+    const m = rec.metrics;
+    this.addRow(ti, di, m.smtp_in ?? NO_VALUE, m.smtp_out ?? NO_VALUE, m.pop3_imap_in ?? NO_VALUE, m.pop3_imap_out ?? NO_VALUE, rec.origin.line, rec.origin.file);
+  }
+
+  /** The index of a target, created when new (the key of `{ domId }` is `#id`, of `{ domain }` the name). */
+  targetIndex(t: Target): number {
+    const tk = t.domId !== undefined ? `#${t.domId}` : (t.domain ?? '');
+    let ti = this.targetIndexByKey.get(tk);
+    if (ti === undefined) {
+      ti = this.targets.length;
+      this.targetIndexByKey.set(tk, ti);
+      this.targets.push(t);
+      this.targetKeys.push(tk);
+    }
+    return ti;
+  }
+
+  /** The index of a day `YYYY-MM-DD`, created when new. */
+  dayIndex(date: string): number {
+    // Readers hand out the same day string for a run of rows: an identity check saves the lookup.
+    if (date === this.lastDay && this.lastDayIndex !== undefined) return this.lastDayIndex;
+    let di = this.dayIndexByDate.get(date);
+    if (di === undefined) {
+      di = this.days.length;
+      this.dayIndexByDate.set(date, di);
+      this.days.push(date);
+      // `YYYY-MM-DD` strings compare in calendar order.
+      this.dayInWindow.push(!((this.from !== undefined && date < this.from) || (this.to !== undefined && date > this.to)));
+    }
+    this.lastDay = date;
+    this.lastDayIndex = di;
+    return di;
+  }
+
+  /**
+   * One source row by index: `a`..`d` are smtp_in, smtp_out, pop3_imap_in, pop3_imap_out (NO_VALUE when missing).
+   * Rows outside the window are counted, not added; a row that would take a sum past xs:long is rejected whole.
+   */
+  addRow(ti: number, di: number, a: Amount, b: Amount, c: Amount, d: Amount, line: number, file: string): void {
+    if (this.dayInWindow[di] !== true) {
       this.skippedOutsideWindow++;
       return;
     }
-    const slot = this.keyOf(rec.target, date, rec.origin.file);
-    if (rec.held !== undefined) {
-      for (const [metric, cause] of Object.entries(rec.held) as [Metric, HoldCause][]) this.holdSlot(slot, metric, cause);
-    }
+    const slot = this.slotOf(ti, di, file);
     const base = slot * STRIDE;
     const exact = this.bigSums.size === 0 ? undefined : this.bigSums.get(slot);
-    if (exact !== undefined || !this.addSmall(base, rec.metrics)) {
-      if (!this.addExact(slot, rec)) return;
+    if (exact !== undefined || !this.addSmall(base, a, b, c, d)) {
+      if (!this.addExact(slot, [a, b, c, d], line, file)) return;
     }
     const blocks = this.blocks;
-    const line = rec.origin.line;
     const rows = blocks[base + ROWS] as number;
     if (rows === 0 || line < (blocks[base + FIRST] as number)) blocks[base + FIRST] = line;
     if (rows === 0 || line > (blocks[base + LAST] as number)) blocks[base + LAST] = line;
@@ -131,9 +198,10 @@ export class Normalizer {
    * the run window it is ignored like the rows there.
    */
   hold(key: HeldKey, cause: HoldCause): void {
-    const date = key.date;
-    if ((this.from !== undefined && date < this.from) || (this.to !== undefined && date > this.to)) return;
-    const slot = this.keyOf(key.target, date, cause.file);
+    const ti = this.targetIndex(key.target);
+    const di = this.dayIndex(key.date);
+    if (this.dayInWindow[di] !== true) return;
+    const slot = this.slotOf(ti, di, cause.file);
     for (const metric of key.metrics) this.holdSlot(slot, metric, cause);
   }
 
@@ -154,6 +222,102 @@ export class Normalizer {
       }
     }
     return out;
+  }
+
+  /** Back to empty (a parallel read that has to start over, see `merge`). */
+  reset(): void {
+    this.targetIndexByKey = new Map();
+    this.targets = [];
+    this.targetKeys = [];
+    this.dayIndexByDate = new Map();
+    this.days = [];
+    this.dayInWindow = [];
+    this.lastDay = '';
+    this.lastDayIndex = undefined;
+    this.files = [];
+    this.capacity = 1024;
+    this.blocks = new Float64Array(this.capacity * STRIDE);
+    this.table = new Int32Array(this.capacity * 2);
+    this.keys = 0;
+    this.recordCount = 0;
+    this.bigSums = new Map();
+    this.holds = new Map();
+    this.rowsAdded = 0;
+    this.skippedOutsideWindow = 0;
+  }
+
+  /** The whole state as plain data (a worker thread posts it back to be merged). */
+  exportState(): NormalizerState {
+    return {
+      targets: this.targets,
+      targetKeys: this.targetKeys,
+      days: this.days,
+      files: this.files.slice(0, this.keys),
+      keys: this.keys,
+      blocks: this.blocks.slice(0, this.keys * STRIDE),
+      bigSums: [...this.bigSums],
+      holds: [...this.holds],
+      rowsAdded: this.rowsAdded,
+      skippedOutsideWindow: this.skippedOutsideWindow,
+    };
+  }
+
+  /**
+   * Adds another Normalizer's state, as if its rows had come after this one's: sums exactly, row counts, line spans
+   * (shifted by `lineOffset`, the lines before the part it read), holds (first cause kept, counts added). Returns
+   * false, having merged only part, if a sum would pass xs:long: rows alone decide which one is refused then, so the
+   * caller reads them in order instead.
+   */
+  merge(other: NormalizerState, lineOffset = 0): boolean {
+    const tiOf = other.targets.map((t) => this.targetIndex(t));
+    const diOf = other.days.map((d) => this.dayIndex(d));
+    const bigOf = new Map(other.bigSums);
+    const holdsOf = new Map(other.holds);
+    for (let o = 0; o < other.keys; o++) {
+      const ob = o * STRIDE;
+      const key = other.blocks[ob] as number;
+      const oti = Math.floor(key / DAY_SLOTS);
+      const slot = this.slotOf(tiOf[oti] as number, diOf[key - oti * DAY_SLOTS] as number, other.files[o] as string);
+      const theirHolds = holdsOf.get(o);
+      if (theirHolds !== undefined) {
+        for (const metric of ORDER) {
+          const e = theirHolds[metric];
+          if (e === undefined) continue;
+          const cause = { ...e.cause, line: e.cause.line + lineOffset };
+          let h = this.holds.get(slot);
+          if (h === undefined) this.holds.set(slot, (h = {}));
+          const mine = h[metric];
+          if (mine === undefined) h[metric] = { cause, rejections: e.rejections };
+          else mine.rejections += e.rejections;
+        }
+      }
+      const rows = other.blocks[ob + ROWS] as number;
+      if (rows === 0) continue; // a key whose every row was rejected is not a record
+      const base = slot * STRIDE;
+      const theirs = bigOf.get(o);
+      const mine = this.bigSums.size === 0 ? undefined : this.bigSums.get(slot);
+      const o1 = other.blocks[ob + 1] as number;
+      const o2 = other.blocks[ob + 2] as number;
+      const o3 = other.blocks[ob + 3] as number;
+      const o4 = other.blocks[ob + 4] as number;
+      if (theirs !== undefined || mine !== undefined || !this.addSmall(base, o1, o2, o3, o4)) {
+        const a = this.exactSums(slot);
+        const b = theirs ?? [o1, o2, o3, o4].map((v) => (v === MISSING ? undefined : BigInt(v)));
+        const totals = a.map((x, k) => (x === undefined ? b[k] : b[k] === undefined ? x : x + (b[k] as bigint)));
+        if (totals.some((v) => v !== undefined && v > XS_LONG_MAX)) return false;
+        this.setExactSums(slot, totals);
+      }
+      const mineRows = this.blocks[base + ROWS] as number;
+      const first = (other.blocks[ob + FIRST] as number) + lineOffset;
+      const last = (other.blocks[ob + LAST] as number) + lineOffset;
+      if (mineRows === 0 || first < (this.blocks[base + FIRST] as number)) this.blocks[base + FIRST] = first;
+      if (mineRows === 0 || last > (this.blocks[base + LAST] as number)) this.blocks[base + LAST] = last;
+      this.blocks[base + ROWS] = mineRows + rows;
+      if (mineRows === 0) this.recordCount++;
+    }
+    this.rowsAdded += other.rowsAdded;
+    this.skippedOutsideWindow += other.skippedOutsideWindow;
+    return true;
   }
 
   /** All day records, sorted by target key then date. */
@@ -204,28 +368,6 @@ export class Normalizer {
     const key = this.blocks[slot * STRIDE] as number;
     const ti = Math.floor(key / DAY_SLOTS);
     return { target: this.targets[ti] as Target, date: this.days[key - ti * DAY_SLOTS] as string };
-  }
-
-  /** The key number of (target, day), created when new. */
-  private keyOf(t: Target, date: string, file: string): number {
-    const tk = t.domId !== undefined ? `#${t.domId}` : (t.domain ?? '');
-    let ti = this.targetIndex.get(tk);
-    if (ti === undefined) {
-      ti = this.targets.length;
-      this.targetIndex.set(tk, ti);
-      this.targets.push(t);
-      this.targetKeys.push(tk);
-    }
-    // Readers hand out the same day string for a run of rows: an identity check saves the lookup.
-    let di = date === this.lastDay ? this.lastDayIndex : this.dayIndex.get(date);
-    if (di === undefined) {
-      di = this.days.length;
-      this.dayIndex.set(date, di);
-      this.days.push(date);
-    }
-    this.lastDay = date;
-    this.lastDayIndex = di;
-    return this.slotOf(ti, di, file);
   }
 
   private holdSlot(slot: number, metric: Metric, cause: HoldCause): void {
@@ -286,34 +428,30 @@ export class Normalizer {
    * Sum in doubles: true when done; false when a value or a sum would pass 2^53 − 1 or a value is negative,
    * leaving the block untouched for `addExact`.
    */
-  private addSmall(base: number, m: Metrics): boolean {
+  private addSmall(base: number, a: Amount, b: Amount, c: Amount, d: Amount): boolean {
     const blocks = this.blocks;
     let s0 = blocks[base + 1] as number;
     let s1 = blocks[base + 2] as number;
     let s2 = blocks[base + 3] as number;
     let s3 = blocks[base + 4] as number;
     // Number(bigint) of anything above 2^53 − 1 is ≥ 2^53, so one comparison per value covers "too big".
-    const a = m.smtp_in;
-    if (a !== undefined) {
-      const n = Number(a);
+    if (a !== NO_VALUE) {
+      const n = typeof a === 'number' ? a : Number(a);
       if (!(n >= 0 && n <= SAFE)) return false;
       s0 = (s0 === MISSING ? 0 : s0) + n;
     }
-    const b = m.smtp_out;
-    if (b !== undefined) {
-      const n = Number(b);
+    if (b !== NO_VALUE) {
+      const n = typeof b === 'number' ? b : Number(b);
       if (!(n >= 0 && n <= SAFE)) return false;
       s1 = (s1 === MISSING ? 0 : s1) + n;
     }
-    const c = m.pop3_imap_in;
-    if (c !== undefined) {
-      const n = Number(c);
+    if (c !== NO_VALUE) {
+      const n = typeof c === 'number' ? c : Number(c);
       if (!(n >= 0 && n <= SAFE)) return false;
       s2 = (s2 === MISSING ? 0 : s2) + n;
     }
-    const d = m.pop3_imap_out;
-    if (d !== undefined) {
-      const n = Number(d);
+    if (d !== NO_VALUE) {
+      const n = typeof d === 'number' ? d : Number(d);
       if (!(n >= 0 && n <= SAFE)) return false;
       s3 = (s3 === MISSING ? 0 : s3) + n;
     }
@@ -327,25 +465,32 @@ export class Normalizer {
   }
 
   /** Sum in bigint; checks every metric before touching any sum, so a rejected row leaves its key as it was. */
-  private addExact(slot: number, rec: SourceRecord): boolean {
+  private addExact(slot: number, values: Amount[], line: number, file: string): boolean {
     const current = this.exactSums(slot);
     const totals = current.slice();
     for (let k = 0; k < 4; k++) {
       const metric = ORDER[k] as Metric;
-      const v = rec.metrics[metric];
-      if (v === undefined) continue;
+      const raw = values[k] as Amount;
+      if (raw === NO_VALUE) continue;
+      const v = typeof raw === 'bigint' ? raw : BigInt(raw);
       if (v < 0n) {
-        this.rejectRow(slot, rec, metric, 'R_NEGATIVE', `${metric} ${v} is negative`);
+        this.rejectRow(slot, values, line, file, metric, 'R_NEGATIVE', `${metric} ${v} is negative`);
         return false;
       }
       const cur = current[k] ?? 0n;
       const total = cur + v;
       if (total > XS_LONG_MAX) {
-        this.rejectRow(slot, rec, metric, 'R_OVER_LONG', `${metric}: sum ${cur} + ${v} exceeds xs:long (${XS_LONG_MAX}) for ${targetLabel(rec.target)} ${rec.date}`);
+        const { target, date } = this.keyParts(slot);
+        this.rejectRow(slot, values, line, file, metric, 'R_OVER_LONG', `${metric}: sum ${cur} + ${v} exceeds xs:long (${XS_LONG_MAX}) for ${targetLabel(target)} ${date}`);
         return false;
       }
       totals[k] = total;
     }
+    this.setExactSums(slot, totals);
+    return true;
+  }
+
+  private setExactSums(slot: number, totals: (bigint | undefined)[]): void {
     if (totals.every((v) => v === undefined || v <= SAFE_BIG)) {
       const base = slot * STRIDE;
       for (let k = 0; k < 4; k++) {
@@ -356,7 +501,6 @@ export class Normalizer {
     } else {
       this.bigSums.set(slot, totals);
     }
-    return true;
   }
 
   private exactSums(slot: number): (bigint | undefined)[] {
@@ -382,10 +526,10 @@ export class Normalizer {
   }
 
   /** The whole row is refused, so every metric it carried lost a value: those are held back for its key. */
-  private rejectRow(slot: number, rec: SourceRecord, metric: Metric, code: RejectCode, reason: string): void {
-    const cause: HoldCause = { code, reason, file: rec.origin.file, line: rec.origin.line };
-    this.reject({ file: rec.origin.file, line: rec.origin.line, column: metric, code, reason });
-    for (const m of ORDER) if (rec.metrics[m] !== undefined) this.holdSlot(slot, m, cause);
+  private rejectRow(slot: number, values: Amount[], line: number, file: string, metric: Metric, code: RejectCode, reason: string): void {
+    const cause: HoldCause = { code, reason, file, line };
+    this.reject({ file, line, column: metric, code, reason });
+    for (let k = 0; k < 4; k++) if (values[k] !== NO_VALUE) this.holdSlot(slot, ORDER[k] as Metric, cause);
   }
 }
 

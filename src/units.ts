@@ -63,8 +63,11 @@ export function parseAmount(text: string, unit: Unit): bigint | AmountError {
   return parseDecimal(text, UNITS[unit], unit === 'B');
 }
 
-/** `text` as a number when it is 1..15 ASCII digits and nothing else, else -1. */
-function smallInt(text: string): number {
+/**
+ * `text` as a number when it is 1..15 ASCII digits and nothing else, else -1: the common byte count, exact as a
+ * double, without a bigint (readers that feed the Normalizer directly use it before `parseAmount`).
+ */
+export function smallInt(text: string): number {
   const len = text.length;
   if (len === 0 || len > 15) return -1;
   let n = 0;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { silentLogger } from '../log.js';
 import { Normalizer } from '../normalize.js';
-import { createCsvReader, csvSourceSchema } from '../readers/csv.js';
+import { createCsvReader, csvSourceSchema } from '../readers/csv/index.js';
 
 const DOMAINS = 2000;
 const DAYS = 30;

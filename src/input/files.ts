@@ -70,7 +70,7 @@ const GZIP_MAGIC = [0x1f, 0x8b] as const;
  * A byte stream of the input, gunzipped when it is gzip (a `.gz` name, or the gzip magic bytes: rotated logs are
  * not always named so). Opened up front, so a missing or unreadable file is reported as such before any parsing.
  */
-export async function openInput(input: InputFile, ctx: InputContext): Promise<Readable> {
+export async function openInput(input: InputFile, ctx: InputContext, opts: { highWaterMark?: number } = {}): Promise<Readable> {
   if (input.path === undefined) {
     const stdin = (ctx.stdin ?? process.stdin) as Readable;
     return sniffGzip(stdin);
@@ -92,8 +92,28 @@ export async function openInput(input: InputFile, ctx: InputContext): Promise<Re
     await handle.close();
     throw new TiError('TI_SOURCE_UNREADABLE', `${input.name} (${input.path}): ${errorMessage(err)}`, { file: input.name }, { cause: err });
   }
-  const raw = handle.createReadStream();
+  const raw = handle.createReadStream(opts.highWaterMark ? { highWaterMark: opts.highWaterMark } : {});
   return gz ? gunzip(raw) : raw;
+}
+
+/**
+ * Whether a file input can be read in byte ranges: a regular file that is not gzip (by name or content). Readers
+ * that split large files between threads ask this first.
+ */
+export async function isPlainFile(input: InputFile): Promise<boolean> {
+  if (input.path === undefined || input.path.toLowerCase().endsWith('.gz')) return false;
+  let handle;
+  try {
+    handle = await open(input.path, 'r');
+    if (!(await handle.stat()).isFile()) return false;
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return !(bytesRead === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]);
+  } catch {
+    return false; // openInput reports why
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** Size in bytes of a file input (0 for stdin): readers use it to decide on parallel parsing, progress uses it. */

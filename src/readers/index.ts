@@ -2,7 +2,7 @@
 
 import type { z } from 'zod';
 import type { Reader } from './types.js';
-import { csvSourceSchema, createCsvReader } from './csv.js';
+import { csvSourceSchema, createCsvReader } from './csv/index.js';
 import { cpanelSourceSchema, createCpanelReader } from './cpanel/index.js';
 import { opensrsSourceSchema, createOpensrsReader } from './opensrs.js';
 

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { HttpObserver } from '../http/index.js';
 import type { Rejection, SourceRecord } from '../model.js';
+import type { Normalizer } from '../normalize.js';
 
 export type { Rejection } from '../model.js';
 
@@ -27,6 +28,10 @@ export interface ReaderContext {
   http?: HttpObserver;
   /** Standard input, for `path: "-"` (tests pass their own stream). */
   stdin?: NodeJS.ReadableStream;
+  /** `--workers`: threads a reader may use for one large input (undefined: the reader decides; 1: none). */
+  workers?: number;
+  /** Rows a `readInto` reader handed to the Normalizer, reported in batches as they are read (progress). */
+  rowsRead?(count: number): void;
 }
 
 export interface Reader {
@@ -39,6 +44,12 @@ export interface Reader {
   sliceInputs?(baseDir: string): string[];
   /** Read the whole source, calling `emit` once per record. Resolves when the source is exhausted. */
   read(ctx: ReaderContext, emit: (rec: SourceRecord) => void): Promise<void>;
+  /**
+   * Optional fast path: the rows go straight into the run's Normalizer (no SourceRecord per row), possibly read by
+   * worker threads whose partial sums are merged into it. Rejections still go to `ctx.reject`; the rows read are
+   * reported through `ctx.rowsRead`.
+   */
+  readInto?(ctx: ReaderContext, normalizer: Normalizer): Promise<void>;
   /** Check the source can be opened and has a usable header/shape, without importing (`validate`). */
   check?(ctx: ReaderContext): Promise<string>;
 }

@@ -27,6 +27,8 @@ export interface RunOptions {
   api?: PleskApi;
   /** Subscribers (progress, metrics) attach here before the run starts; one is made when absent. */
   events?: RunEvents;
+  /** `--workers`: threads for reading one large input (undefined: the reader decides). */
+  workers?: number;
 }
 
 export interface RunWindow {

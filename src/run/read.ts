@@ -1,5 +1,6 @@
-// Stage: read → normalize. The reader pushes records; the normalizer sums them per (target, day). Rows,
-// rejects, skips and ignored rows become run events (counts in batches: a per-row event would slow ingest).
+// Stage: read → normalize. The reader pushes records, or adds its rows to the normalizer directly (readInto: the
+// CSV reader, possibly on worker threads); the normalizer sums them per (target, day). Rows, rejects, skips and
+// ignored rows become run events (counts in batches: a per-row event would slow ingest).
 
 import { targetLabel, type DayRecord } from '../model.js';
 import { Normalizer } from '../normalize.js';
@@ -33,14 +34,20 @@ export async function readSource(ctx: RunContext): Promise<DayRecord[]> {
     ignored: (what, count = 1) => events.emit('records.ignored', { what, count }),
     http: events.httpObserver(),
     ...(ctx.opts.stdin ? { stdin: ctx.opts.stdin } : {}),
+    ...(ctx.opts.workers !== undefined ? { workers: ctx.opts.workers } : {}),
+    rowsRead: (count) => events.emit('records.read', { count }),
   };
-  await ctx.reader.read(readerCtx, (rec) => {
-    normalizer.add(rec);
-    if (++pending === READ_EVENT_EVERY) {
-      events.emit('records.read', { count: pending });
-      pending = 0;
-    }
-  });
+  if (ctx.reader.readInto) {
+    await ctx.reader.readInto(readerCtx, normalizer);
+  } else {
+    await ctx.reader.read(readerCtx, (rec) => {
+      normalizer.add(rec);
+      if (++pending === READ_EVENT_EVERY) {
+        events.emit('records.read', { count: pending });
+        pending = 0;
+      }
+    });
+  }
   if (pending > 0) events.emit('records.read', { count: pending });
   events.emit('records.skipped', { count: normalizer.skippedOutsideWindow });
   const records = normalizer.records();

@@ -8,7 +8,7 @@ import { TiError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { SourceRecord } from '../../src/model.js';
 import { Normalizer } from '../../src/normalize.js';
-import { createCsvReader, csvSourceSchema, type CsvSourceInput } from '../../src/readers/csv.js';
+import { createCsvReader, csvSourceSchema, type CsvSourceInput } from '../../src/readers/csv/index.js';
 import type { ReaderContext, Rejection } from '../../src/readers/types.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ti-csv-'));
@@ -83,7 +83,11 @@ describe('config schema', () => {
       unit: 'B',
       timezone: 'UTC',
       delimiter: ',',
+      maxRecordBytes: 4194304,
     });
+    expect(csvSourceSchema.safeParse({ type: 'csv', path: 'x', maxRecordBytes: 100 }).success).toBe(false);
+    expect(csvSourceSchema.safeParse({ type: 'csv', path: 'x', maxRecordBytes: 1.5e6 }).success).toBe(true);
+    expect(csvSourceSchema.safeParse({ type: 'csv', path: 'x', maxRecordBytes: '4MiB' }).success).toBe(false);
   });
 
   it('rejects unknown keys, units, zones and misplaced column mappings', () => {
@@ -401,11 +405,11 @@ describe('bad rows', () => {
     expect(got.rejects[2]?.reason).toBe('dom_id must be an integer 1..2147483647, got "2147483648"');
   });
 
-  it('reports an unclosed quote at the end of the file as R_PARSE and keeps the rows before it', async () => {
+  it('reports an unclosed quote as R_PARSE on its own line and keeps the rows before and after it', async () => {
     const got = await readText(WIDE_HEADER + '2026-11-01,a.com,1,2,3,4\n2026-11-01,"b.com,1,2,3,4\n2026-11-02,c.com,1,2,3,4\n');
-    expect(rows(got).map((r) => r[0])).toEqual([2]);
+    expect(rows(got).map((r) => r[0])).toEqual([2, 4]);
     expect(got.rejects).toHaveLength(1);
-    expect(got.rejects[0]).toMatchObject({ file: got.file, code: 'R_PARSE', reason: expect.stringMatching(/^CSV_QUOTE_NOT_CLOSED: /) });
+    expect(got.rejects[0]).toMatchObject({ file: got.file, line: 3, column: 'domain', code: 'R_PARSE', reason: expect.stringMatching(/^CSV_QUOTE_NOT_CLOSED: /) });
   });
 
   it('a wide row with a bad value is rejected whole (first bad column named)', async () => {
@@ -446,7 +450,11 @@ describe('line numbers', () => {
       [9, 'd.com'],
       [14, 'f.com'],
     ]);
-    expect(got.rejects.map((r) => [r.line, r.code, r.raw])).toEqual([[12, 'R_NOT_NUMERIC', '2026-11-01,e.com,x,"p\r\nq"']]);
+    // The multi-line record 12-13 did not land: its second line is read again, and rejected with its own number.
+    expect(got.rejects.map((r) => [r.line, r.code, r.raw])).toEqual([
+      [12, 'R_NOT_NUMERIC', '2026-11-01,e.com,x,"p\r\nq"'],
+      [13, 'R_PARSE', 'q"'],
+    ]);
   });
 
   it('reads an LF file with some CRLF lines: values and line numbers stay right', async () => {
@@ -469,6 +477,7 @@ describe('line numbers', () => {
     ]);
     expect(got.rejects.map((r) => [r.line, r.code])).toEqual([
       [5, 'R_BAD_TARGET'],
+      [6, 'R_PARSE'], // `.com"`: the rejected record's second line, read again
       [7, 'R_COLUMN_COUNT'],
     ]);
     // a value in the last column keeps no CR
@@ -479,10 +488,23 @@ describe('line numbers', () => {
     ]);
   });
 
-  it('a CRLF file with an LF-only line: the merged rows are rejected, not lost silently', async () => {
-    const got = await readText('date,domain,smtp_in\r\n2026-11-01,a.com,1\n2026-11-01,b.com,2\r\n2026-11-01,c.com,3\r\n');
-    expect(rows(got).map((r) => [r[0], r[1]])).toEqual([[4, 'c.com']]);
-    expect(got.rejects.map((r) => [r.line, r.code])).toEqual([[2, 'R_COLUMN_COUNT']]);
+  it('a CRLF file with an LF-only line: every line is a row of its own', async () => {
+    const got = await readText('date,domain,smtp_in,note\r\n2026-11-01,a.com,1,"x"\n2026-11-01,b.com,2,"y"\r\n2026-11-01,c.com,3,z\r\n');
+    expect(rows(got)).toEqual([
+      [2, 'a.com', '2026-11-01', { smtp_in: 1n }],
+      [3, 'b.com', '2026-11-01', { smtp_in: 2n }],
+      [4, 'c.com', '2026-11-01', { smtp_in: 3n }],
+    ]);
+    expect(got.rejects).toEqual([]);
+  });
+
+  it('reads a file whose lines end in lone CRs (classic Mac)', async () => {
+    const got = await readText('date,domain,smtp_in,note\r2026-11-01,a.com,1,"two\nparts"\r2026-11-01,b.com,x,n\r2026-11-01,c.com,3,n');
+    expect(rows(got)).toEqual([
+      [2, 'a.com', '2026-11-01', { smtp_in: 1n }],
+      [4, 'c.com', '2026-11-01', { smtp_in: 3n }],
+    ]);
+    expect(got.rejects.map((r) => [r.line, r.code])).toEqual([[3, 'R_NOT_NUMERIC']]);
   });
 
   it('stays right across read chunks with many multi-line fields', async () => {
@@ -562,7 +584,7 @@ describe('unusable sources', () => {
       ['date,domain,protocol,direction\n', { layout: 'long' }, /long layout needs bytes/],
       ['date,domain,smtp_in\n', { columns: { domain: 'Domain Name' } }, /column "Domain Name" \(columns\.domain\) is not in the header: date, domain, smtp_in/],
       ['date,domain,smtp_in,SMTP_IN\n', {}, /column "smtp_in" appears twice/],
-      ['date,dom"ain,smtp_in\n2026-11-01,a.com,1\n', {}, /the header line cannot be parsed: Invalid Opening Quote/],
+      ['date,dom"ain,smtp_in\n2026-11-01,a.com,1\n', {}, /the header line cannot be parsed: INVALID_OPENING_QUOTE/],
     ];
     for (const [text, cfg, message] of cases) {
       const file = writeCsv(text);
@@ -570,26 +592,27 @@ describe('unusable sources', () => {
     }
   });
 
-  it('stops with TI_SOURCE_FORMAT when an unclosed quote swallows more than maxRecordBytes', async () => {
+  it('an unclosed quote that would swallow more than maxRecordBytes rejects its own line; the rest lands', async () => {
     const file = writeCsv(WIDE_HEADER + '2026-11-01,a.com,1,2,3,4\n2026-11-01,"b.com,1,2,3,4\n' + '2026-11-02,c.com,1,2,3,4\n'.repeat(60000));
-    const { ctx, got } = makeCtx();
-    const reader = createCsvReader(csvSourceSchema.parse({ type: 'csv', path: file }), { maxRecordBytes: 256 * 1024 });
-    const err = await reader.read(ctx, (r) => got.records.push(r)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(TiError);
-    expect((err as TiError).code).toBe('TI_SOURCE_FORMAT');
-    expect((err as TiError).message).toMatch(/no record ends in the 262144 bytes after line 2: an unclosed quote\?/);
-    expect(got.records.map((r) => r.origin.line)).toEqual([2]);
-    expect(got.rejects).toEqual([]);
-    // the same file within the limit: one R_PARSE at the end, nothing fatal
-    const lenient = await read({ path: file });
-    expect(lenient.records.map((r) => r.origin.line)).toEqual([2]);
-    expect(lenient.rejects.map((r) => r.code)).toEqual(['R_PARSE']);
+    const got = await read({ path: file, maxRecordBytes: 256 * 1024 });
+    expect(got.records).toHaveLength(60001);
+    expect(got.records.slice(0, 2).map((r) => r.origin.line)).toEqual([2, 4]);
+    expect(got.rejects).toEqual([
+      {
+        file,
+        line: 3,
+        column: 'domain',
+        code: 'R_PARSE',
+        reason: 'CSV_QUOTE_NOT_CLOSED: the quote that opens field "domain" is not closed within maxRecordBytes (262144 bytes)',
+        raw: '2026-11-01,"b.com,1,2,3,4',
+      },
+    ]);
   });
 
   it('long files of short records never trip the record guard', async () => {
     const file = writeCsv(WIDE_HEADER + '2026-11-02,c.com,1,2,3,4\n'.repeat(20000));
     const { ctx, got } = makeCtx();
-    await createCsvReader(csvSourceSchema.parse({ type: 'csv', path: file }), { maxRecordBytes: 64 * 1024 }).read(ctx, (r) => got.records.push(r));
+    await createCsvReader(csvSourceSchema.parse({ type: 'csv', path: file, maxRecordBytes: 1024 }), { readChunkBytes: 4096 }).read(ctx, (r) => got.records.push(r));
     expect(got.records).toHaveLength(20000);
   });
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { Normalizer } from '../../src/normalize.js';
-import { createCsvReader, csvSourceSchema, type CsvSourceInput } from '../../src/readers/csv.js';
+import { createCsvReader, csvSourceSchema, type CsvSourceInput } from '../../src/readers/csv/index.js';
 import type { Rejection } from '../../src/readers/types.js';
 
 const samples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../samples');
