@@ -67,6 +67,7 @@ export const REJECTS = {
   R_COUNTER_RESET: 'cumulative total is lower than what is recorded (counter reset or wrong period)',
   /** Only in the report's heldBack list (never a reject-file row): see docs/reconcile.md, "Held back". */
   R_HELD_NODE: 'additive node not sent: another metric of it is held back, and a node is applied whole or not at all',
+  R_UNATTRIBUTABLE: 'mail account has no domain and is not in the user map',
 } as const;
 export type RejectCode = keyof typeof REJECTS;
 

@@ -126,6 +126,16 @@ export async function inputSize(input: InputFile): Promise<number> {
   }
 }
 
+/** Last modification time of a file input in ms since the epoch; undefined for stdin or a file that cannot be stat'ed. */
+export async function inputMtime(input: InputFile): Promise<number | undefined> {
+  if (input.path === undefined) return undefined;
+  try {
+    return (await stat(input.path)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `raw` gunzipped; an error of either side (a truncated .gz, a read error) ends the returned stream with it. */
 function gunzip(raw: Readable): Readable {
   const out = new PassThrough();

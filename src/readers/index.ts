@@ -5,6 +5,7 @@ import type { Reader } from './types.js';
 import { csvSourceSchema, createCsvReader } from './csv/index.js';
 import { cpanelSourceSchema, createCpanelReader } from './cpanel/index.js';
 import { opensrsSourceSchema, createOpensrsReader } from './opensrs.js';
+import { maillogSourceSchema, createMaillogReader } from './maillog/index.js';
 
 export type { Reader, ReaderContext, Rejection } from './types.js';
 
@@ -21,6 +22,7 @@ export const READERS = {
   csv: entry(csvSourceSchema, createCsvReader),
   cpanel: entry(cpanelSourceSchema, createCpanelReader),
   opensrs: entry(opensrsSourceSchema, createOpensrsReader),
+  maillog: entry(maillogSourceSchema, createMaillogReader),
 } as const;
 
 export type SourceType = keyof typeof READERS;
