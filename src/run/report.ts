@@ -202,6 +202,8 @@ export function summaryText(r: RunReport): string {
       (r.nodes.alreadyApplied ? `, already applied ${r.nodes.alreadyApplied}` : ''),
     `  packets   ${r.packets}${r.requests.packetsFailed ? ` (failed ${r.requests.packetsFailed})` : ''}`,
   ];
+  // What the source left out on purpose (by reason): the reader counted it, nothing was lost silently.
+  for (const [what, n] of Object.entries(r.ignored).slice(0, 12)) lines.push(`  ignored   ${n} ${what}`);
   for (const u of r.targets.unresolvedList.slice(0, 10)) {
     lines.push(`  unresolved ${u.name}: ${u.reason} (${u.rows} rows, ${u.file}:${u.firstLine}-${u.lastLine})`);
   }

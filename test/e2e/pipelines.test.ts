@@ -46,6 +46,15 @@ const EXPECTED: Record<string, { sent: number; land: Expect }> = {
   'cpanel-api.json': { sent: 6, land: [
     [7, '2026-11-01', { smtp_out: 1000001n, pop3_imap_out: 250000n + 750002n }],
   ] },
+  'maillog.json': { sent: 5, land: [
+    // samples/maillog/days/ (docs/sources/maillog.md, "Sample values"): 11-01 the mail, 11-02 the IMAP/POP3
+    // sessions (the fixture's http for alpha kept, its stale mail values replaced), 11-03 the retried message.
+    [13, '2026-11-01', { smtp_in: 4429n + 12377n + 2n * 9403n + 1155n, smtp_out: 1667n + 7478n, pop3_imap_in: 0n, pop3_imap_out: 0n }],
+    [13, '2026-11-02', { smtp_in: 0n, smtp_out: 0n, pop3_imap_in: 30205n + 86n, pop3_imap_out: 20267n + 23169n, http_in: 7340032n, http_out: 52428800n }],
+    [13, '2026-11-03', { smtp_in: 0n, smtp_out: 3689n, pop3_imap_in: 0n, pop3_imap_out: 0n }],
+    [14, '2026-11-01', { smtp_in: 12377n + 20162n + 150427n, smtp_out: 6428n + 2n * 20162n + 5188n }],
+    [14, '2026-11-02', { smtp_in: 0n, pop3_imap_in: 37n + 37n + 50n, pop3_imap_out: 13716n + 172031n + 847n }],
+  ] },
   'opensrs.json': { sent: 6, land: [
     [8, '2026-11-01', { smtp_in: 1000003n, smtp_out: 500009n, pop3_imap_in: 0n, pop3_imap_out: 0n }],
     [9, '2026-11-03', { smtp_in: 2 * 1000003 + 2 * 7919, smtp_out: 2 * 500009 + 2 * 104729 } as unknown as Record<string, bigint>],

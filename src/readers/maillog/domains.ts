@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { TiError, errorMessage } from '../../errors.js';
 import { canonicalDomain } from '../../model.js';
+import { own } from './text.js';
 
 /** Lower-case LDH labels (underscore tolerated), ≤ 63 each, ≤ 253 in all: as the CSV reader checks. */
 const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
@@ -40,9 +41,10 @@ export class Domains {
   of(raw: string): DomainOf {
     let r = this.cache.get(raw);
     if (r === undefined) {
-      r = this.resolve(raw);
+      const key = own(raw);
+      r = this.resolve(key);
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(raw, r);
+      this.cache.set(key, r);
     }
     return r;
   }

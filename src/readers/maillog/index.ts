@@ -42,8 +42,8 @@ const COUNTABLE_RE = /status=sent|: from=<[^>]*>, size=|\bin=\d+ out=|\bbytes=\d
 
 export function createMaillogReader(cfg: MaillogSourceConfig): Reader {
   return {
-    read: (ctx, emit) => new MaillogRun(cfg, ctx).read(emit),
-    check: (ctx) => new MaillogRun(cfg, ctx).check(),
+    read: async (ctx, emit) => new MaillogRun(cfg, ctx).read(emit),
+    check: async (ctx) => new MaillogRun(cfg, ctx).check(),
   };
 }
 
@@ -67,6 +67,8 @@ class MaillogRun implements PostfixSink, DovecotSink {
   private minClock = Infinity;
   private maxClock = -Infinity;
   private lastClock = NaN;
+  /** Latest clock of a Postfix line (settling runs on it). */
+  private postfixClock = -Infinity;
   private lines = 0;
   private maxInFlight = 0;
 
@@ -103,6 +105,7 @@ class MaillogRun implements PostfixSink, DovecotSink {
       if (Number.isFinite(this.minClock)) this.minClock = shiftClock(this.minClock, years);
       if (Number.isFinite(this.maxClock)) this.maxClock = shiftClock(this.maxClock, years);
       if (!Number.isNaN(this.lastClock)) this.lastClock = shiftClock(this.lastClock, years);
+      if (Number.isFinite(this.postfixClock)) this.postfixClock = shiftClock(this.postfixClock, years);
     };
     const envelopes = new EnvelopeParser(clock);
     const onLine = (line: string, n: number): void => {
@@ -113,14 +116,19 @@ class MaillogRun implements PostfixSink, DovecotSink {
       if (now !== this.lastClock) {
         if (now < this.minClock) this.minClock = now;
         if (now > this.maxClock) this.maxClock = now;
-        if (!(now < this.lastClock)) {
-          postfix.tick(now);
-          if (postfix.inFlight > this.maxInFlight) this.maxInFlight = postfix.inFlight;
-        }
         this.lastClock = now;
       }
       const program = env.program;
-      if (program.startsWith('postfix')) postfix.line(program, env.text, env.start, env.moment, this.file, n);
+      if (program.startsWith('postfix')) {
+        // Postfix's own clock settles its messages: a Dovecot file read after a Postfix file of the same days
+        // must not make the Postfix messages' wait for a filter link look over.
+        if (now > this.postfixClock) {
+          this.postfixClock = now;
+          postfix.tick(now);
+          if (postfix.inFlight > this.maxInFlight) this.maxInFlight = postfix.inFlight;
+        }
+        postfix.line(program, env.text, env.start, env.moment, this.file, n);
+      }
       else if (program.startsWith('dovecot')) dovecot.line(env.text, env.start, env.moment, this.file, n);
       else this.ignore(MAILLOG_IGNORED.otherPrograms);
     };

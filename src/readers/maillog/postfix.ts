@@ -11,6 +11,7 @@ import type { RejectCode } from '../../errors.js';
 import type { Moment } from './clock.js';
 import { shiftClock, shiftDay } from './clock.js';
 import { SMTP_IN, SMTP_OUT, type MetricIndex } from './tally.js';
+import { own } from './text.js';
 
 /** How long a message from a trusted client waits for its filter link after `removed` (log time). */
 export const SETTLE_AFTER_MS = 3_600_000;
@@ -134,7 +135,7 @@ export class PostfixAccounting {
     }
     const len = i - start;
     if (text.charCodeAt(i + 1) !== 32 || !((hex && len >= 5) || (long && len >= 10)) || len > 24) return;
-    const qid = text.slice(start, i);
+    const qid = own(text.slice(start, i));
     const p = i + 2;
     const slash = program.lastIndexOf('/');
     const daemon = program.slice(slash + 1);
@@ -204,7 +205,7 @@ export class PostfixAccounting {
   private qmgr(qid: string, text: string, p: number, file: string, lineNo: number): void {
     const gt = text.indexOf('>', p + 6);
     if (gt < 0) return this.sink.reject(file, lineNo, 'R_PARSE', 'qmgr from= line is cut: no closing ">"');
-    const sender = text.slice(p + 6, gt);
+    const sender = own(text.slice(p + 6, gt));
     if (text.startsWith(', size=', gt + 1)) {
       const at = gt + 8;
       let end = at;
@@ -246,7 +247,7 @@ export class PostfixAccounting {
     }
     if (sasl !== undefined && sasl !== '') {
       m.kind = 'auth';
-      m.sasl = sasl;
+      m.sasl = own(sasl);
     } else {
       m.kind = this.isTrusted(addr) ? 'trusted' : 'outside';
     }
@@ -298,11 +299,11 @@ export class PostfixAccounting {
     if (toEnd < 0 || toEnd > st || relayAt < 0 || relayAt > st) {
       return this.sink.reject(file, lineNo, 'R_PARSE', 'status=sent line without to=<…> and relay=');
     }
-    const to = text.slice(p + 4, toEnd);
+    const to = own(text.slice(p + 4, toEnd));
     let origTo: string | undefined;
     if (text.startsWith(', orig_to=<', toEnd + 1)) {
       const end = text.indexOf('>', toEnd + 12);
-      if (end > 0 && end < st) origTo = text.slice(toEnd + 12, end);
+      if (end > 0 && end < st) origTo = own(text.slice(toEnd + 12, end));
     }
     const relayEnd = text.indexOf(',', relayAt + 8);
     const relay = text.slice(relayAt + 8, relayEnd < 0 || relayEnd > st ? st : relayEnd);
@@ -450,7 +451,7 @@ export class PostfixAccounting {
       const family = isIP(addr);
       t = family === 0 ? false : this.trusted.check(addr, family === 6 ? 'ipv6' : 'ipv4');
       if (this.trustedCache.size > 10_000) this.trustedCache.clear();
-      this.trustedCache.set(addr, t);
+      this.trustedCache.set(own(addr), t);
     }
     return t;
   }
@@ -494,7 +495,7 @@ function queueIdAt(text: string, i: number): string | undefined {
     if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) break;
     j++;
   }
-  return j - i >= 5 ? text.slice(i, j) : undefined;
+  return j - i >= 5 ? own(text.slice(i, j)) : undefined;
 }
 
 /** Value of `, name=value` after `from` (up to the next `,` or the end); undefined when absent. */
