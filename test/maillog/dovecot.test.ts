@@ -102,7 +102,7 @@ describe('attribution', () => {
 });
 
 describe('lines that look countable but cannot be read', () => {
-  it('a cut session line and a count that is not a number are rejected; the others count', async () => {
+  it("a cut session line and a count that is not a number are rejected; that domain-day's POP3/IMAP sums are held back", async () => {
     const [alice, bob] = [linesWith('mail.log', 'imap(alice@alpha.example)')[0]!, linesWith('mail.log', 'imap(bob@alpha.example)')[0]!];
     const cut = alice.slice(0, alice.indexOf('out=') + 2);
     const bad = bob.replace('in=86', 'in=8x6');
@@ -110,6 +110,12 @@ describe('lines that look countable but cannot be read', () => {
     const r = await read([cut, bad, frank, alice]);
     expect(r.rejects.map((x) => [x.line, x.code])).toEqual([[1, 'R_NOT_NUMERIC'], [2, 'R_NOT_NUMERIC'], [3, 'R_NOT_NUMERIC']]);
     expect(r.rejects[0]!.reason).toContain('out= is missing');
-    expect(r.rows).toEqual([{ date: DAY, domain: 'alpha.example', metrics: { pop3_imap_in: 30205n, pop3_imap_out: 20267n } }]);
+    expect(r.rows).toEqual([
+      { date: DAY, domain: 'alpha.example', metrics: { pop3_imap_in: 30205n, pop3_imap_out: 20267n }, held: ['pop3_imap_in', 'pop3_imap_out'] },
+      { date: DAY, domain: 'beta.example', metrics: { pop3_imap_in: 0n, pop3_imap_out: 0n }, held: ['pop3_imap_in', 'pop3_imap_out'] },
+    ]);
+    // Another day of alpha is not touched.
+    const other = await read([cut, alice.replace('Dec  2', 'Dec  3')]);
+    expect(other.by('2026-12-03', 'alpha.example')).toEqual({ pop3_imap_in: 30205n, pop3_imap_out: 20267n });
   });
 });

@@ -18,6 +18,8 @@ export interface Row {
   date: string;
   domain: string;
   metrics: Partial<Record<Metric, bigint>>;
+  /** Metrics held back because a rejected line belonged to them (absent when none). */
+  held?: Metric[];
 }
 
 export interface ReadResult {
@@ -47,7 +49,7 @@ export async function readLog(source: Readonly<Record<string, unknown>>, opts: {
       },
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
     },
-    (rec) => rows.push({ date: rec.date, domain: rec.target.domain!, metrics: rec.metrics }),
+    (rec) => rows.push({ date: rec.date, domain: rec.target.domain!, metrics: rec.metrics, ...(rec.held ? { held: Object.keys(rec.held) as Metric[] } : {}) }),
   );
   return { rows, ignored, rejects, by: (date, domain) => rows.find((r) => r.date === date && r.domain === domain)?.metrics };
 }

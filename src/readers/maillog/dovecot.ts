@@ -9,6 +9,7 @@
 // No state: a session is one line.
 
 import type { RejectCode } from '../../errors.js';
+import type { HoldCause } from '../../model.js';
 import type { Moment } from './clock.js';
 
 export const DOVECOT_IGNORED = {
@@ -20,6 +21,8 @@ export interface DovecotSink {
   session(day: string, user: string, input: number | undefined, output: number, file: string, line: number, raw: string): void;
   ignore(reason: string, n?: number): void;
   reject(file: string, line: number, code: RejectCode, reason: string): void;
+  /** A session line of `user` was rejected: that domain-day's POP3/IMAP sums are held back (not sent partial). */
+  holdSession(day: string, user: string, cause: HoldCause): void;
 }
 
 const SESSION_SERVICES = new Set(['imap', 'pop3', 'imap-hibernate']);
@@ -71,7 +74,12 @@ export class DovecotAccounting {
       if (isSessionEnd(text, p)) this.sink.ignore(DOVECOT_IGNORED.noBytes);
       return;
     }
-    if (typeof counts === 'string') return this.sink.reject(file, lineNo, 'R_NOT_NUMERIC', `${service}(${user}): ${counts}`);
+    if (typeof counts === 'string') {
+      const reason = `${service}(${user}): ${counts}`;
+      this.sink.reject(file, lineNo, 'R_NOT_NUMERIC', reason);
+      this.sink.holdSession(moment.day, user, { code: 'R_NOT_NUMERIC', reason, file, line: lineNo });
+      return;
+    }
     this.sink.session(moment.day, user, counts.input, counts.output, file, lineNo, text);
   }
 }

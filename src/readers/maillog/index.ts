@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { TiError, type RejectCode } from '../../errors.js';
-import type { SourceRecord } from '../../model.js';
+import type { HoldCause, SourceRecord } from '../../model.js';
 import { expandInputs, inputMtime, openInput, type InputFile } from '../../input/files.js';
 import { forEachLine, peekLines } from '../../input/lines.js';
 import type { Reader, ReaderContext } from '../types.js';
@@ -18,7 +18,7 @@ import { Domains, loadUserMap } from './domains.js';
 import { DovecotAccounting, type DovecotSink } from './dovecot.js';
 import { EnvelopeParser, stampOf, type Stamp } from './envelope.js';
 import { PostfixAccounting, type PostfixSink } from './postfix.js';
-import { DayTally, type MetricIndex } from './tally.js';
+import { DayTally, POP3_IMAP_IN, POP3_IMAP_OUT, type MetricIndex } from './tally.js';
 
 export { maillogSourceSchema };
 export type { MaillogSourceConfig };
@@ -42,6 +42,7 @@ const COUNTABLE_RE = /status=sent|: from=<[^>]*>, size=|\bin=\d+ out=|\bbytes=\d
 
 export function createMaillogReader(cfg: MaillogSourceConfig): Reader {
   return {
+    label: 'maillog',
     read: async (ctx, emit) => new MaillogRun(cfg, ctx).read(emit),
     check: async (ctx) => new MaillogRun(cfg, ctx).check(),
   };
@@ -181,6 +182,20 @@ class MaillogRun implements PostfixSink, DovecotSink {
     const d = this.domains.of(part);
     if (d.kind === 'domain') this.tally.add(day, d.name, metric, bytes, file, line);
     else this.ignore(d.kind === 'ignored' ? MAILLOG_IGNORED.ignoredDomain : MAILLOG_IGNORED.noDomain);
+  }
+
+  hold(day: string, address: string, metric: MetricIndex, cause: HoldCause): void {
+    const part = Domains.partOf(address);
+    const d = part === undefined ? undefined : this.domains.of(part);
+    if (d?.kind === 'domain') this.tally.hold(day, d.name, metric, cause);
+  }
+
+  holdSession(day: string, user: string, cause: HoldCause): void {
+    const part = Domains.partOf(user) ?? (user.includes('@') ? undefined : (this.userMap?.get(user) ?? this.userMap?.get(user.toLowerCase())));
+    const d = part === undefined ? undefined : this.domains.of(part);
+    if (d?.kind !== 'domain') return;
+    this.tally.hold(day, d.name, POP3_IMAP_IN, cause);
+    this.tally.hold(day, d.name, POP3_IMAP_OUT, cause);
   }
 
   session(day: string, user: string, input: number | undefined, output: number, file: string, line: number, raw: string): void {

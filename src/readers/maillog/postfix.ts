@@ -8,6 +8,7 @@
 
 import { BlockList, isIP } from 'node:net';
 import type { RejectCode } from '../../errors.js';
+import type { HoldCause } from '../../model.js';
 import type { Moment } from './clock.js';
 import { shiftClock, shiftDay } from './clock.js';
 import { SMTP_IN, SMTP_OUT, type MetricIndex } from './tally.js';
@@ -30,6 +31,8 @@ export const IGNORED = {
 export interface PostfixSink {
   /** Bytes for the domain of `address`; the sink resolves the domain (ignored domains, invalid names). */
   count(day: string, address: string, metric: MetricIndex, bytes: number, file: string, line: number): void;
+  /** A rejected line would have counted bytes here: the sum is held back (sent as missing, not partial). */
+  hold(day: string, address: string, metric: MetricIndex, cause: HoldCause): void;
   ignore(reason: string, n?: number): void;
   reject(file: string, line: number, code: RejectCode, reason: string): void;
 }
@@ -55,6 +58,8 @@ interface Delivery {
   day: string;
   file: string;
   line: number;
+  /** The delivery's bytes were lost to a rejected line (its size line, or the delivery line itself). */
+  lost?: HoldCause;
 }
 
 class Msg {
@@ -75,6 +80,8 @@ class Msg {
   /** Filter hops that carried an `orig_to`: to → orig_to, so a copy's deliveries are attributed as this one's. */
   aliases: Map<string, string> | undefined;
   removedAt = -1;
+  /** Its qmgr size line was rejected: its deliveries hold back what they would have counted. */
+  sizeLost: HoldCause | undefined;
   constructor(readonly qid: string) {}
 }
 
@@ -212,9 +219,9 @@ export class PostfixAccounting {
       while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
       const next = text.charCodeAt(end);
       if (end === at || end - at > 15 || (end < text.length && next !== 44 && next !== 32)) {
-        return this.sink.reject(file, lineNo, 'R_NOT_NUMERIC', `qmgr size= is not a number: ${JSON.stringify(text.slice(at, at + 20))}`);
+        return this.sizeLost(qid, sender, file, lineNo, 'R_NOT_NUMERIC', `qmgr size= is not a number: ${JSON.stringify(text.slice(at, at + 20))}`);
       }
-      if (end === text.length) return this.sink.reject(file, lineNo, 'R_PARSE', 'qmgr from= line is cut after size=');
+      if (end === text.length) return this.sizeLost(qid, sender, file, lineNo, 'R_PARSE', 'qmgr from= line is cut after size=');
       const m = this.get(qid);
       m.sender = sender;
       m.size = Number(text.slice(at, end));
@@ -223,6 +230,16 @@ export class PostfixAccounting {
     // `from=<…>, status=expired, returned to sender` carries no size and changes nothing.
     if (text.startsWith(', status=', gt + 1)) return;
     this.sink.reject(file, lineNo, 'R_PARSE', 'qmgr from= line is cut: no size= after the sender');
+  }
+
+  /** A size line that cannot be read: rejected, and the message's deliveries hold back what they would count. */
+  private sizeLost(qid: string, sender: string, file: string, lineNo: number, code: RejectCode, reason: string): void {
+    this.sink.reject(file, lineNo, code, reason);
+    const m = this.get(qid);
+    if (m.size < 0) {
+      m.sender = sender;
+      m.sizeLost ??= { code, reason, file, line: lineNo };
+    }
   }
 
   private client(qid: string, text: string, p: number, file: string, lineNo: number): void {
@@ -288,8 +305,21 @@ export class PostfixAccounting {
 
   private delivery(qid: string, program: string, daemon: string, text: string, p: number, moment: Moment, file: string, lineNo: number): void {
     const st = text.indexOf(', status=', p);
-    // Every delivery line ends with status=…: without it the line is cut, and may have been a `sent` one.
-    if (st < 0) return this.sink.reject(file, lineNo, 'R_PARSE', 'delivery line is cut: no status=');
+    // Every delivery line ends with status=…: without it the line is cut, and may have been a `sent` one: what it
+    // would have counted is held back (when the message and the recipient are known).
+    if (st < 0) {
+      const reason = 'delivery line is cut: no status=';
+      this.sink.reject(file, lineNo, 'R_PARSE', reason);
+      const m = this.live.get(qid);
+      const toEnd = text.indexOf('>', p + 4);
+      const local = LOCAL_AGENTS.has(daemon) ? true : daemon === 'smtp' ? false : undefined;
+      if (m !== undefined && toEnd > 0 && local !== undefined && m.sender !== '' && m.sender !== undefined) {
+        const d: Delivery = { local, to: own(text.slice(p + 4, toEnd)), origTo: undefined, size: 0, day: moment.day, file, line: lineNo, lost: { code: 'R_PARSE', reason, file, line: lineNo } };
+        if (m.settled) this.apply(m, d);
+        else (m.pending ??= []).push(d);
+      }
+      return;
+    }
     if (!text.startsWith('sent', st + 9)) {
       this.sink.ignore(IGNORED.notSent);
       return;
@@ -342,7 +372,7 @@ export class PostfixAccounting {
       this.sink.ignore(IGNORED.otherAgent);
       return;
     }
-    if (m === undefined || m.size < 0) {
+    if (m === undefined || (m.size < 0 && m.sizeLost === undefined)) {
       this.sink.ignore(IGNORED.noSize);
       return;
     }
@@ -350,7 +380,7 @@ export class PostfixAccounting {
       this.sink.ignore(IGNORED.nullSender);
       return;
     }
-    const d: Delivery = { local, to, origTo, size: m.size, day: moment.day, file, line: lineNo };
+    const d: Delivery = { local, to, origTo, size: m.size, day: moment.day, file, line: lineNo, ...(m.size < 0 ? { lost: m.sizeLost! } : {}) };
     if (m.settled) this.apply(m, d);
     else (m.pending ??= []).push(d);
   }
@@ -424,25 +454,29 @@ export class PostfixAccounting {
 
   /** Count one delivered recipient of a settled message (per recipient, as pflogsumm counts bytes delivered). */
   private apply(m: Msg, d: Delivery): void {
-    const sink = this.sink;
     const rcpt = this.recipient(m, d);
-    if (d.local) sink.count(d.day, rcpt, SMTP_IN, d.size, d.file, d.line);
+    if (d.local) this.add(d, rcpt, SMTP_IN);
     switch (m.origin) {
       case 'auth':
       case 'local': {
         const root = m.root;
         const sasl = root.sasl;
         const from = m.origin === 'auth' && sasl !== undefined && sasl.includes('@') ? sasl : (root.sender ?? m.sender ?? '');
-        sink.count(d.day, from, SMTP_OUT, d.size, d.file, d.line);
+        this.add(d, from, SMTP_OUT);
         return;
       }
       case 'outside':
         // Mail from outside that leaves again: a forwarder; the bytes go out for the forwarding address's domain.
-        if (!d.local) sink.count(d.day, rcpt, SMTP_OUT, d.size, d.file, d.line);
+        if (!d.local) this.add(d, rcpt, SMTP_OUT);
         return;
       case 'none':
-        if (!d.local) sink.ignore(IGNORED.noOrigin);
+        if (!d.local) this.sink.ignore(IGNORED.noOrigin);
     }
+  }
+
+  private add(d: Delivery, address: string, metric: MetricIndex): void {
+    if (d.lost !== undefined) this.sink.hold(d.day, address, metric, d.lost);
+    else this.sink.count(d.day, address, metric, d.size, d.file, d.line);
   }
 
   private isTrusted(addr: string): boolean {

@@ -3,7 +3,7 @@
 // which days are whole and which daemons wrote lines at all (docs/sources/maillog.md, "Days").
 
 import { isValidDate } from '../../dates.js';
-import type { Metrics, SourceRecord } from '../../model.js';
+import { METRICS, type Held, type HoldCause, type Metric, type Metrics, type SourceRecord } from '../../model.js';
 import type { Rejection } from '../types.js';
 import { shiftDay } from './clock.js';
 
@@ -22,6 +22,8 @@ class Cell {
   /** Dovecot sessions ended this day, and how many of them logged an input value. */
   sessions = 0;
   inSessions = 0;
+  /** Metrics that lost a contribution to a rejected line: sent as missing, never partial (normalize.ts). */
+  held: Held | undefined;
   constructor(
     readonly file: string,
     readonly line: number,
@@ -83,6 +85,14 @@ export class DayTally {
     c.add(POP3_IMAP_OUT, output);
   }
 
+  /** A rejected line would have added to `metric` of (day, domain): that sum must not be sent partial. */
+  hold(day: string, domain: string, metric: MetricIndex, cause: HoldCause): void {
+    const c = this.cell(day, domain, cause.file, cause.line);
+    const m = METRICS[metric] as Metric;
+    c.held ??= {};
+    c.held[m] ??= cause;
+  }
+
   /** Provisional years were wrong by `years`: every day moves. */
   shiftYears(years: number): void {
     const moved = new Map<string, Map<string, Cell>>();
@@ -119,7 +129,7 @@ export class DayTally {
           if (c.sessions === 0 || c.inSessions > 0) metrics.pop3_imap_in = c.value(POP3_IMAP_IN);
           metrics.pop3_imap_out = c.value(POP3_IMAP_OUT);
         }
-        emit({ target: { domain }, date: day, metrics, origin: { file: c.file, line: c.line } });
+        emit({ target: { domain }, date: day, metrics, origin: { file: c.file, line: c.line }, ...(c.held ? { held: c.held } : {}) });
         result.records++;
       }
     }
