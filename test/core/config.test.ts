@@ -52,7 +52,7 @@ describe('pipeline file', () => {
   });
 
   it('rejects an unknown source type by name', () => {
-    expect(problems({ ...base, source: { type: 'ftp' } })).toEqual(['source.type: expected one of "csv", "cpanel", "opensrs", got "ftp"']);
+    expect(problems({ ...base, source: { type: 'ftp' } })).toEqual(['source.type: expected one of "csv", "cpanel", "opensrs", "maillog", got "ftp"']);
   });
 
   it('refuses secrets in the file and points to the environment', () => {

@@ -169,9 +169,9 @@ describe('server operator', () => {
     expect([val(prefs, 'traffic_accounting'), val(prefs, 'stat_ttl'), val(prefs, 'restart_apache_interval')]).toEqual(['3', '3', '0']);
     const stat = child(res!, 'stat')!;
     expect(stat.children.map((c) => c.name)).toEqual(['objects', 'version', 'other', 'load_avg', 'mem', 'swap', 'diskspace']);
-    // 12 subscriptions (9 + 3 seed ids) and 2 add-on sites; mailboxes and databases from the counters.
+    // 14 subscriptions (11 + 3 seed ids) and 2 add-on sites; mailboxes and databases from the counters.
     const objects = child(stat, 'objects')!;
-    expect([val(objects, 'domains'), val(objects, 'active_domains'), val(objects, 'mail_boxes'), val(objects, 'databases')]).toEqual(['14', '14', '12', '2']);
+    expect([val(objects, 'domains'), val(objects, 'active_domains'), val(objects, 'mail_boxes'), val(objects, 'databases')]).toEqual(['16', '16', '12', '2']);
     expect(val(child(stat, 'version')!, 'plesk_version')).toBe('18.0.80');
     const mem = child(stat, 'mem')!;
     expect(BigInt(val(mem, 'total')!)).toBe(BigInt(val(mem, 'used')!) + BigInt(val(mem, 'free')!));

@@ -129,7 +129,7 @@ describe('webspace and site get', () => {
 
   it('lists every subscription for an empty filter; an empty dataset leaves out the ids', async () => {
     const all = results(await post(emu, packet('webspace', '<get><filter/><dataset><gen_info/></dataset></get>')), 'get');
-    expect(all.map((x) => val(x, 'id'))).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '1134', '1135', '1234']);
+    expect(all.map((x) => val(x, 'id'))).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '13', '14', '1134', '1135', '1234']);
     expect(all.every((x) => val(x, 'filter-id') === undefined)).toBe(true);
     const bare = results(await post(emu, packet('webspace', '<get><filter><name>example.com</name></filter><dataset/></get>')), 'get');
     expect(bare.map((x) => [val(x, 'status'), val(x, 'filter-id'), val(x, 'id'), child(x, 'data')])).toEqual([['ok', 'example.com', undefined, undefined]]);
