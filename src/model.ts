@@ -38,7 +38,7 @@ export function mailOf(day: FullTraffic | undefined): Mail {
 }
 
 export function sameMail(a: Mail, b: Mail): boolean {
-  return METRICS.every((m) => a[m] === b[m]);
+  return a.smtp_in === b.smtp_in && a.smtp_out === b.smtp_out && a.pop3_imap_in === b.pop3_imap_in && a.pop3_imap_out === b.pop3_imap_out;
 }
 
 /** xs:long upper bound; traffic is never negative. */

@@ -75,11 +75,13 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     let after: Mail;
     if (input.mode === 'absolute') {
       // The source states the day's full values; a metric it lacks keeps what Plesk recorded.
-      after = { ...before };
-      for (const m of METRICS) {
-        const v = rec.metrics[m];
-        if (v !== undefined) after[m] = v;
-      }
+      const m = rec.metrics;
+      after = {
+        smtp_in: m.smtp_in ?? before.smtp_in,
+        smtp_out: m.smtp_out ?? before.smtp_out,
+        pop3_imap_in: m.pop3_imap_in ?? before.pop3_imap_in,
+        pop3_imap_out: m.pop3_imap_out ?? before.pop3_imap_out,
+      };
     } else {
       // additive: the source states increments; a slice already applied is never applied twice.
       if (input.isApplied?.(rec.operator, rec.domId, rec.date)) {

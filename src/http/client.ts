@@ -2,7 +2,8 @@
 // trust, and the one retry loop. The WHM and OpenSRS readers use HttpClient as it is; the Plesk transport
 // uses the dispatcher and the loop with its own delivery rule (src/plesk/client.ts).
 
-import { Agent, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent, Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { classifyStatus, classifyTransportError, printableUrl, retryAfterMs, type Failure } from './failures.js';
 import { retryLoop } from './retry.js';
@@ -16,8 +17,13 @@ export interface HttpObserver {
   onAttempt?(e: { client: string; what: string; durationMs: number; status?: number; failure?: string }): void;
 }
 
+/** undici, loaded on first use: a run that sends no request (an offline dry-run) starts ~0.1 s sooner. */
+let undici: typeof import('undici') | undefined;
+const loadUndici = (): typeof import('undici') => (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
+
 /** An undici Agent with keep-alive, the settings' timeouts, and TLS verified unless explicitly turned off. */
 export function createDispatcher(settings: HttpSettings, opts: { connections: number; maxResponseSize?: number }): Agent {
+  const { Agent } = loadUndici();
   return new Agent({
     connections: opts.connections,
     pipelining: 1,

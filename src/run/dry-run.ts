@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { METRICS, targetLabel } from '../model.js';
-import { buildSetTrafficPacket } from '../plesk/packet.js';
+import { buildSetTrafficPacket } from '../plesk/set-traffic.js';
 import type { PlannedNode } from '../reconcile.js';
 import type { RunContext } from './context.js';
 import type { Plan } from './reconcile.js';
@@ -31,12 +31,21 @@ export function dryRun(ctx: RunContext, plan: Plan): void {
   else if (!opts.outDir) for (const l of diffLines) out.write(`${l}\n`);
 }
 
-/** One node's diff: recorded → new for each metric (bigints as strings). */
+/**
+ * One node's diff: recorded → new for each metric (bigints as strings). Written as text, ~10× faster than
+ * stringifying an object per node: the JSON is the same (test/run/dry-run.test.ts checks it against
+ * `JSON.stringify`); bigints and ids are digits, strings go through JSON.stringify.
+ */
 export function diffLine(n: PlannedNode): string {
-  return JSON.stringify({
-    operator: n.operator, dom_id: n.domId, date: n.date, target: targetLabel(n.record.target),
-    ...Object.fromEntries(METRICS.map((m) => [m, { recorded: n.before[m].toString(), new: n.after[m].toString() }])),
-  });
+  const b = n.before;
+  const a = n.after;
+  return (
+    `{"operator":${JSON.stringify(n.operator)},"dom_id":${JSON.stringify(n.domId)},"date":${JSON.stringify(n.date)},` +
+    `"target":${JSON.stringify(targetLabel(n.record.target))},` +
+    `"smtp_in":{"recorded":"${b.smtp_in}","new":"${a.smtp_in}"},"smtp_out":{"recorded":"${b.smtp_out}","new":"${a.smtp_out}"},` +
+    `"pop3_imap_in":{"recorded":"${b.pop3_imap_in}","new":"${a.pop3_imap_in}"},` +
+    `"pop3_imap_out":{"recorded":"${b.pop3_imap_out}","new":"${a.pop3_imap_out}"}}`
+  );
 }
 
 const TABLE_ROWS = 200;

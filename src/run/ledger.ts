@@ -2,7 +2,7 @@
 // intents a killed run left behind (by reading what Plesk holds). A dry-run writes nothing: it only reads
 // which additive slices were applied.
 
-import { Ledger, type Intent } from '../ledger/index.js';
+import type { Intent, Ledger } from '../ledger/index.js';
 import { sameMail } from '../model.js';
 import type { PleskApi } from '../plesk/types.js';
 import type { RunContext } from './context.js';
@@ -12,6 +12,9 @@ export async function openLedger(ctx: RunContext): Promise<void> {
   ctx.events.emit('stage.started', { stage: 'ledger' });
   const p = ctx.pipeline;
   const mode = p.reconcile.mode;
+  if (ctx.opts.dryRun && mode !== 'additive') return;
+  // Loaded when used: a plain dry-run never opens the ledger (nor loads its lock library).
+  const { Ledger } = await import('../ledger/index.js');
   if (!ctx.opts.dryRun) {
     ctx.ledger = await Ledger.open(p.statePath, p.file, { logger: ctx.log, ...p.state });
     await ctx.ledger.acquireLock();

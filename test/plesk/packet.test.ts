@@ -1,8 +1,11 @@
+import fc from 'fast-check';
+import { create } from 'xmlbuilder2';
 import { describe, expect, it } from 'vitest';
 import { TiError } from '../../src/errors.js';
-import { XS_LONG_MAX } from '../../src/model.js';
+import { XS_INT_MAX, XS_LONG_MAX } from '../../src/model.js';
 import {
-  buildGetPacket, buildGetTrafficPacket, buildServicePlanGetPacket, buildSetTrafficPacket,
+  buildGetPacket, buildGetTrafficPacket, buildServicePlanGetPacket, buildSetTrafficPacket, buildSetTrafficPacketDom,
+  escapeAttribute, escapeText,
 } from '../../src/plesk/packet.js';
 import type { SetTrafficNode } from '../../src/plesk/types.js';
 import { parseXml } from '../../src/plesk/xml.js';
@@ -91,6 +94,91 @@ describe('buildSetTrafficPacket', () => {
     ['a missing metric', [{ domId: 1, date: '2026-01-01', smtp_in: 1n, smtp_out: 1n, pop3_imap_in: 1n } as unknown as SetTrafficNode]],
   ])('refuses %s', (_what, nodes) => {
     expect(() => buildSetTrafficPacket('webspace', nodes as SetTrafficNode[])).toThrow(TiError);
+  });
+});
+
+describe('set_traffic writer: byte-identical to the xmlbuilder2 builder', () => {
+  const both = (op: 'webspace' | 'site', nodes: SetTrafficNode[], version?: string): [string, string] => [
+    buildSetTrafficPacket(op, nodes, version),
+    buildSetTrafficPacketDom(op, nodes, version),
+  ];
+
+  it('on every seed set_traffic packet, with and without a version', () => {
+    // The nodes of seeds 000 and 001, read from the seed packets themselves (empty elements sent as 0).
+    const seeds: ['webspace' | 'site', string][] = [['site', seed000[0]!], ['webspace', seed001[0]!], ['webspace', seed001[2]!]];
+    for (const [op, xml] of seeds) {
+      const opEl = parseXml(xml).children[0]!;
+      expect(opEl.name).toBe(op);
+      const nodes: SetTrafficNode[] = opEl.children.map((st) => {
+        const v = (name: string): string => st.children.find((c) => c.name === name)?.text.trim() ?? '';
+        const n = (name: string): bigint => BigInt(v(name) || '0');
+        return { domId: Number(v('dom_id')), date: v('date'), smtp_in: n('smtp_in'), smtp_out: n('smtp_out'), pop3_imap_in: n('pop3_imap_in'), pop3_imap_out: n('pop3_imap_out') };
+      });
+      expect(nodes.length).toBeGreaterThan(0);
+      for (const version of ['1.6.3.0', undefined]) {
+        const [text, dom] = both(op, nodes, version);
+        expect(text).toBe(dom);
+        expect(canonical(text)).toEqual(canonical(dom));
+      }
+      expect(buildSetTrafficPacket(op, nodes, '1.6.3.0')).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?><packet version="1\.6\.3\.0">/);
+    }
+  });
+
+  // Strings made of what escaping is about: markup, quotes, entity and character references (real and bogus),
+  // control characters, lone surrogates and non-ASCII.
+  const tricky = fc
+    .array(fc.constantFrom('&', '<', '>', '"', "'", '&amp;', '&lt;', '&#38;', '&#x26;', '&x;', '&;', '&1;', ';', '#', 'a', 'Z', '9', ' ', '\t', '\n', '\r', '\u0000', '\u0007', '\ud800', '\udfff', 'é', '€', '😀', ']]>'), { maxLength: 12 })
+    .map((parts) => parts.join(''));
+  const dates = fc.date({ min: new Date('1000-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+  const long = fc.oneof(
+    fc.bigInt({ min: -XS_LONG_MAX - 1n, max: XS_LONG_MAX }),
+    fc.constantFrom(0n, 1n, -1n, XS_LONG_MAX, -XS_LONG_MAX - 1n, 2n ** 53n + 1n, 999999999999999999n, 1000000000000000000n, -1000000000000000000n),
+  );
+  const nodeArb = fc.record({ domId: fc.oneof(fc.integer({ min: 1, max: XS_INT_MAX }), fc.constantFrom(1, XS_INT_MAX)), date: dates, smtp_in: long, smtp_out: long, pop3_imap_in: long, pop3_imap_out: long });
+
+  it('on random nodes, operators and versions (escaping included)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('webspace' as const, 'site' as const), fc.array(nodeArb, { minLength: 1, maxLength: 20 }), fc.option(fc.oneof(tricky, fc.string()), { nil: undefined }), (op, nodes, version) => {
+        const [text, dom] = both(op, nodes, version);
+        expect(text).toBe(dom);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('escapes text and attribute values exactly as xmlbuilder2 serializes them', () => {
+    fc.assert(
+      fc.property(fc.oneof(tricky, fc.string(), fc.string({ unit: 'binary' })), (s) => {
+        fc.pre(s.length > 0);
+        const text = create().ele('x').txt(s).end({ prettyPrint: false, headless: true });
+        expect(`<x>${escapeText(s)}</x>`).toBe(text);
+        const attr = create().ele('x', { a: s }).end({ prettyPrint: false, headless: true });
+        expect(`<x a="${escapeAttribute(s)}"/>`).toBe(attr);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses what the xmlbuilder2 builder refuses, the same way', () => {
+    const good: SetTrafficNode = { domId: 7, date: '2026-03-01', smtp_in: 1n, smtp_out: 2n, pop3_imap_in: 3n, pop3_imap_out: 4n };
+    const bad: SetTrafficNode[] = [
+      { ...good, domId: 0 }, { ...good, domId: 2 ** 31 }, { ...good, domId: 1.5 }, { ...good, date: '2026-02-30' },
+      { ...good, smtp_out: XS_LONG_MAX + 1n }, { ...good, pop3_imap_in: -XS_LONG_MAX - 2n }, { ...good, pop3_imap_out: 10000000000000000000n },
+      { ...good, smtp_in: 5 as unknown as bigint },
+    ];
+    for (const node of bad) {
+      const messages = [buildSetTrafficPacket, buildSetTrafficPacketDom].map((build) => {
+        try {
+          build('webspace', [good, node]);
+          return 'no error';
+        } catch (err) {
+          expect(err).toBeInstanceOf(TiError);
+          return (err as TiError).message;
+        }
+      });
+      expect(messages[0]).not.toBe('no error');
+      expect(messages[0]).toBe(messages[1]);
+    }
   });
 });
 

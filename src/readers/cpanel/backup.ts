@@ -15,7 +15,6 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import * as tar from 'tar';
 import { TiError, errorMessage } from '../../errors.js';
 import type { Rejection, Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
@@ -230,7 +229,11 @@ async function collect(input: NodeJS.ReadableStream, label: string): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** tar, loaded when an archive is read (every run loads the reader registry). */
+const loadTar = (): Promise<typeof import('tar')> => import('tar');
+
 async function readArchive(path: string, state: DumpState): Promise<void> {
+  const tar = await loadTar();
   const pending: Promise<void>[] = [];
   const guard = (p: Promise<void>) => pending.push(p.catch((err) => void (state.error ??= err)));
   try {
@@ -325,6 +328,7 @@ export function createBackupReader(cfg: CpanelBackupSource): Reader {
         found = new Set((await readdir(path)).filter((n) => n === DATA || n === MANIFEST));
       } else {
         try {
+          const tar = await loadTar();
           await tar.t({ file: path, strict: true, onReadEntry: (e) => { const w = classify(e.path); if (w && w.kind !== 'cp') found.add(w.kind === 'data' ? DATA : MANIFEST); } });
         } catch (err) {
           throw new TiError('TI_SOURCE_UNREADABLE', `cpmove archive ${path}: ${errorMessage(err)}`, { path }, { cause: err });

@@ -10,13 +10,18 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { TiError, errorMessage } from '../../errors.js';
 import type { Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
 import type { CpanelSqliteSource } from './config.js';
 import { emitAccount, loadAccountMap, pickMainDomain, readCpuserDomain } from './accounts.js';
 import { AccountTally, DayMapper, IgnoredCounter, mailMetricOf, parseBytes, rawText, unixSecondsOf } from './tally.js';
+
+/** better-sqlite3 (a native addon), loaded when a database is opened (every run loads the reader registry). */
+let sqlite: typeof Database | undefined;
+const loadDatabase = (): typeof Database => (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
 
 /** cPanel's current schema ($SCHEMA_VERSION, CP:Cpanel/BandwidthDB/Constants.pm). */
 export const BANDWIDTH_SCHEMA_VERSION = 3;
@@ -67,7 +72,7 @@ export function createSqliteReader(cfg: CpanelSqliteSource, opts: SqliteReaderOp
   function open(file: string): { db: Database.Database; unknownIds: Set<number> } {
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+      db = new (loadDatabase())(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     } catch (err) {
       if (isBusy(err)) throw err;
       throw new DbProblem('unreadable', `cannot open ${file}: ${errorMessage(err)}`);
