@@ -49,8 +49,15 @@ export const reconcileSchema = z.strictObject({
 /** `state`: the ledger directory and its lock/compaction settings (src/ledger/ledger.ts). */
 export const stateSchema = ledgerConfigSchema;
 
+/** A pipeline's name: in the ledger's run records, `runs`, and the lock's "run … of pipeline X is still active". */
+const pipelineName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
 const pipelineShape = z.strictObject({
   $schema: z.string().optional(),
+  /** Default: the file's base name without extension (sanitized). */
+  name: pipelineName.optional(),
   description: z.string().optional(),
   // allowEmpty belongs to every source; the reader's own schema sees the rest.
   source: z.looseObject({ type: z.string(), allowEmpty: z.boolean().optional() }),
@@ -65,9 +72,11 @@ export type ReconcileConfig = z.output<typeof reconcileSchema>;
 type PipelineFile = z.output<typeof pipelineShape>;
 
 /** A validated pipeline: the file's keys as the schemas give them (defaults filled), plus where it lives. */
-export type Pipeline = Omit<PipelineFile, '$schema' | 'source' | 'state'> & {
+export type Pipeline = Omit<PipelineFile, '$schema' | 'name' | 'source' | 'state'> & {
   /** Absolute path of the pipeline file. */
   file: string;
+  /** `name`, or the file's base name: what `runs` and the lock show. The ledger is keyed by the panel, not this. */
+  name: string;
   /** Directory relative paths are resolved against. */
   baseDir: string;
   /** The reader's config, plus `allowEmpty`: a file source that yields no records is not an error (exit 1). */
@@ -77,6 +86,12 @@ export type Pipeline = Omit<PipelineFile, '$schema' | 'source' | 'state'> & {
   /** The lock and compaction settings of `state` (its `path` is statePath). */
   state: Omit<PipelineFile['state'], 'path'>;
 };
+
+/** Default pipeline name: the file's base name without extension, made a valid name. */
+export function defaultPipelineName(file: string): string {
+  const base = path.parse(file).name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return base || 'pipeline';
+}
 
 /** `source.layout` / `target.retry.attempts` / `source.accounts[2]`. */
 function jsonPath(parts: readonly PropertyKey[]): string {
@@ -133,13 +148,17 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
   const top = pipelineShape.safeParse(raw);
   if (!top.success) problems.push(...describeIssues(top.error.issues));
   let source: SourceConfig | undefined;
-  if (top.success) {
-    const type = top.data.source.type;
+  // The source is checked against its reader's schema even when other sections have errors: every problem of
+  // the file is reported at once (a typo in `target` must not hide one in `source`).
+  const rawSource = (raw as { source?: unknown } | null)?.source;
+  const type = (rawSource as { type?: unknown } | null)?.type;
+  if (typeof rawSource === 'object' && rawSource !== null && typeof type === 'string') {
     const entry = (READERS as Record<string, (typeof READERS)[SourceType]>)[type];
     if (!entry) {
       problems.push(`source.type: expected one of ${Object.keys(READERS).map((t) => `"${t}"`).join(', ')}, got "${type}"`);
     } else {
-      const { allowEmpty: _allowEmpty, ...readerPart } = top.data.source;
+      // allowEmpty belongs to every source (checked by pipelineShape): the reader's own schema sees the rest.
+      const { allowEmpty: _allowEmpty, ...readerPart } = rawSource as Record<string, unknown>;
       const parsed = (entry.schema as z.ZodType).safeParse(readerPart);
       if (parsed.success) source = parsed.data as SourceConfig;
       else problems.push(...describeIssues(parsed.error.issues, ['source']));
@@ -153,13 +172,14 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
   const d = top.data;
   return {
     file: abs,
+    name: d.name ?? defaultPipelineName(abs),
     baseDir,
     ...(d.description !== undefined ? { description: d.description } : {}),
     source: d.source.allowEmpty !== undefined ? { ...source, allowEmpty: d.source.allowEmpty } : source,
     target: d.target,
     reconcile: d.reconcile,
     statePath: path.resolve(baseDir, d.state.path),
-    state: { staleAfterMs: d.state.staleAfterMs, compactAtBytes: d.state.compactAtBytes },
+    state: { leaseMs: d.state.leaseMs, compactAtBytes: d.state.compactAtBytes },
   };
 }
 

@@ -9,8 +9,11 @@ import { TiError } from '../errors.js';
 import { METRICS, XS_INT_MAX, XS_LONG_MAX, type Mail, type Metric, type Operator } from '../model.js';
 import { isValidDate } from '../dates.js';
 
-/** Format version written in the header line; a journal with a higher version is refused (TI_STATE). */
-export const JOURNAL_VERSION = 1;
+/**
+ * Format version written in the header line; a journal with a higher version is refused (TI_STATE).
+ * 1: one journal per pipeline file (header `pipeline`); 2: one per panel (header `panel`), runs name their pipeline.
+ */
+export const JOURNAL_VERSION = 2;
 
 /** The four mail counters of one node, as Plesk holds them before / after the packet. */
 /** Kept as a name for the ledger's before/after counters: the same type as the model's Mail. */
@@ -49,8 +52,10 @@ export type RunStatus = 'running' | 'ok' | 'partial' | 'failed' | 'interrupted';
 export interface RunInfo {
   /** `YYYYMMDDTHHmmssZ-xxxxxx` (UTC start time + random): sorts by time, unique across hosts. */
   id: string;
-  /** What the caller passed (the pipeline file path). */
+  /** The pipeline's name (journals of version 1: its file path). */
   pipeline: string;
+  /** Absolute path of the pipeline file, when recorded. */
+  pipelineFile?: string;
   /** ISO instant (UTC). */
   startedAt: string;
   finishedAt?: string;
@@ -80,14 +85,21 @@ const nodeRec = z.tuple([z.string(), operator, domId, day]);
 const headerRec = z.object({
   t: z.literal('header'),
   v: z.int().min(1),
-  pipeline: z.string(),
-  pipelineId: z.string(),
+  /** v2: the panel (canonical URL) whose applied slices this journal holds. */
+  panel: z.string().optional(),
+  ledgerId: z.string().optional(),
+  /** v1: the pipeline file the journal belonged to. */
+  pipeline: z.string().optional(),
+  pipelineId: z.string().optional(),
   createdAt: z.string(),
 });
 const runRec = z.object({
   t: z.literal('run'),
   id: z.string().min(1),
+  /** The pipeline's name (v1: its file path). */
   pipeline: z.string(),
+  /** Absolute path of the pipeline file (v2). */
+  pipelineFile: z.string().optional(),
   startedAt: z.string(),
   window: z.object({ from: z.string().optional(), to: z.string().optional() }),
   mode: z.string(),

@@ -10,12 +10,12 @@ import { TiError } from '../errors.js';
 import type { Operator } from '../model.js';
 import {
   JOURNAL_VERSION, apply, compactedLines, openIntentOf, emptyState, fsyncDir, intentToRec, journalFile, nodeKey, nodeToRec,
-  readRunsOnly, replay, toJsonLine, writeAll,
+  parseNodeKey, readRunsOnly, replay, toJsonLine, writeAll,
   type HeaderRecord, type Intent, type JournalRecord, type JournalState, type NodeRef, type OpenIntent, type RunInfo,
   type RunState, type RunStatus,
 } from './journal.js';
 import {
-  DEFAULT_STALE_AFTER_MS, acquireLock as takeLock, holderAlive, lockAlive, readLock, thisProcStart,
+  DEFAULT_LEASE_MS, acquireLock as takeLock, holderAlive, lockAlive, readLock, thisProcStart,
   type HeldLock, type LockView,
 } from './lock.js';
 
@@ -24,28 +24,39 @@ export const DEFAULT_COMPACT_AT_BYTES = 64 * 1024 * 1024;
 /** Runs kept by a compaction (older run records are dropped; applied slices and open intents never are). */
 export const DEFAULT_KEEP_RUNS = 1000;
 
-/**
- * The `state` section of a pipeline (zod 4, unknown keys are errors); config.ts uses it as the pipeline's
- * stateSchema.
- */
-export const ledgerConfigSchema = z.strictObject({
-  /** State directory, relative to the pipeline file. One journal and one lock per pipeline live in it. */
-  path: z.string().min(1).default('./state/'),
-  /**
-   * A lock (or running run) of another host cannot be pid-checked: it counts as alive until it has been idle
-   * (no journal write) this long, then it is taken over. Default 6 h.
-   */
-  staleAfterMs: z.int().min(60_000).default(DEFAULT_STALE_AFTER_MS),
-  /** Rewrite the journal to its live content when it is larger than this (checked when the lock is taken). */
-  compactAtBytes: z.int().min(1024 * 1024).default(DEFAULT_COMPACT_AT_BYTES),
-});
+/** The `state` section of a pipeline (zod 4, unknown keys are errors). docs/ledger.md. */
+export const ledgerConfigSchema = z
+  .strictObject({
+    /** State directory, relative to the pipeline file. One journal and one lock per panel live in it. */
+    path: z.string().min(1).default('./state/'),
+    /**
+     * The lock is a lease the running process renews every leaseMs/4; one not renewed for leaseMs is taken over
+     * (a killed run, a pod whose host is gone, a zombie). Default 60 s.
+     */
+    leaseMs: z.int().min(1000).max(24 * 3600_000).optional(),
+    /** Former name of leaseMs (before leases, a lock of another host counted as alive until idle this long). */
+    staleAfterMs: z.int().min(1000).max(24 * 3600_000).optional(),
+    /** Rewrite the journal to its live content when it is larger than this (checked when the lock is taken). */
+    compactAtBytes: z.int().min(1024 * 1024).default(DEFAULT_COMPACT_AT_BYTES),
+  })
+  .refine((c) => c.leaseMs === undefined || c.staleAfterMs === undefined, {
+    message: 'give leaseMs (staleAfterMs is its former name), not both',
+  })
+  .transform(({ staleAfterMs, leaseMs, ...rest }) => ({ ...rest, leaseMs: leaseMs ?? staleAfterMs ?? DEFAULT_LEASE_MS }));
 export type LedgerConfig = z.output<typeof ledgerConfigSchema>;
 
 export interface LedgerOptions {
   /** Warnings (stale lock taken over, torn tail cut, lost lock) and compaction notes. */
   logger?: Logger;
-  /** See ledgerConfigSchema.staleAfterMs. */
-  staleAfterMs?: number;
+  /** See ledgerConfigSchema.leaseMs. */
+  leaseMs?: number;
+  /** Name of the pipeline that opens it (named in the lock, so a refused run can say who holds it). */
+  pipeline?: string;
+  /**
+   * A journal of the former layout (one per pipeline file, before ledgers were keyed by panel): folded into this
+   * ledger under the lock, then renamed `*.migrated`; a read-only ledger reads it as well. See docs/ledger.md.
+   */
+  legacyJournal?: string;
   /** See ledgerConfigSchema.compactAtBytes. Infinity: never. */
   compactAtBytes?: number;
   /** Runs kept by a compaction. */
@@ -59,16 +70,26 @@ export interface LedgerOptions {
 }
 
 /** What startRun needs; the ledger adds id, pid, host, startedAt and status. */
-export type RunStart = Pick<RunInfo, 'pipeline' | 'window' | 'mode' | 'dryRun'>;
-
-/** The refresh of the lock's mtime (its liveness for other hosts) happens at most this often. */
-const TOUCH_EVERY_MS = 60_000;
+export type RunStart = Pick<RunInfo, 'pipeline' | 'window' | 'mode' | 'dryRun'> & { pipelineFile?: string };
 
 /**
- * Pipeline id: sanitized base name of the pipeline file + 10 hex of the sha256 of its real absolute path,
- * e.g. `cpanel-nightly-3f9a0c21be`. Readable in `ls state/`, and two pipelines with the same name in
- * different directories do not share a journal or lock. The real path (symlinks resolved) is used so one
- * pipeline reached through two paths still has one lock.
+ * Ledger id of a panel: `panel-` + its host name (sanitized) + 10 hex of the sha256 of the panel key (the
+ * caller's canonical form of the panel's URL), e.g. `panel-plesk.example.com-3f9a0c21be`. Readable in `ls state/`.
+ */
+export function ledgerIdOf(panel: string): string {
+  let host = '';
+  try {
+    host = new URL(panel).hostname;
+  } catch {
+    host = panel;
+  }
+  const base = host.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40) || 'panel';
+  return `panel-${base}-${createHash('sha256').update(panel).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * Journal id of the former layout: one ledger per pipeline file (sanitized base name + 10 hex of the sha256 of
+ * its real absolute path). Only used to find such a journal and fold it into its panel's ledger.
  */
 export function pipelineIdOf(pipelinePath: string): string {
   const abs = realAbs(pipelinePath);
@@ -108,7 +129,7 @@ function stateError(file: string, what: string, err: unknown): TiError {
 
 function toRunInfo(r: RunState, status: RunStatus): RunInfo {
   return {
-    id: r.id, pipeline: r.pipeline, startedAt: r.startedAt,
+    id: r.id, pipeline: r.pipeline, ...(r.pipelineFile !== undefined ? { pipelineFile: r.pipelineFile } : {}), startedAt: r.startedAt,
     ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),
     window: { ...r.window }, mode: r.mode, dryRun: r.dryRun, status,
     ...(r.counts !== undefined ? { counts: r.counts } : {}),
@@ -120,16 +141,16 @@ function toRunInfo(r: RunState, status: RunStatus): RunInfo {
  * Status as shown: a run recorded as 'running' is 'interrupted' once its process is gone.
  * - Started under a lock: active only while that same lock is held (by a live holder). This also catches a
  *   reused pid, and a run whose process lives on after giving up the lock.
- * - Started without the lock: pid check on this host; on another host, alive until `staleAfterMs` after start.
+ * - Started without the lock: pid check on this host; on another host, alive until `leaseMs` after start.
  */
-function effectiveStatus(r: RunState, lock: LockView | undefined, staleAfterMs: number, now: number): RunStatus {
+function effectiveStatus(r: RunState, lock: LockView | undefined, leaseMs: number, now: number): RunStatus {
   if (r.status !== 'running') return r.status;
   if (r.lock !== undefined) {
     if (!lock || lock.owner?.token !== r.lock) return 'interrupted';
-    return lockAlive(lock, staleAfterMs, now) ? 'running' : 'interrupted';
+    return lockAlive(lock, leaseMs, now) ? 'running' : 'interrupted';
   }
   const age = now - Date.parse(r.startedAt);
-  return holderAlive({ pid: r.pid, host: r.host, procStart: r.procStart }, age, staleAfterMs) ? 'running' : 'interrupted';
+  return holderAlive({ pid: r.pid, host: r.host, procStart: r.procStart }, age, leaseMs) ? 'running' : 'interrupted';
 }
 
 function newestFirst(a: { startedAt: string; order: number }, b: { startedAt: string; order: number }): number {
@@ -153,14 +174,14 @@ function newestFirst(a: { startedAt: string; order: number }, b: { startedAt: st
  * packet is sent, the commit before the run reports success).
  */
 export class Ledger {
-  /** See pipelineIdOf. */
-  readonly pipelineId: string;
-  /** Absolute (real) path of the pipeline file. */
-  readonly pipelinePath: string;
+  /** See ledgerIdOf. */
+  readonly ledgerId: string;
+  /** What the ledger is keyed by: the panel (its canonical URL), never the pipeline file. */
+  readonly panel: string;
   readonly stateDir: string;
-  /** `<stateDir>/<pipelineId>.jsonl` */
+  /** `<stateDir>/<ledgerId>.jsonl` */
   readonly journalPath: string;
-  /** `<stateDir>/<pipelineId>.lock` (a directory; see lock.ts). */
+  /** `<stateDir>/<ledgerId>.lock` (a directory; see lock.ts). */
   readonly lockPath: string;
 
   private fd: number | undefined;
@@ -171,23 +192,25 @@ export class Ledger {
   /** Run id the next startRun uses: named in the lock so a refused second run can say who holds it. */
   private pendingRunId: string | undefined;
   private currentRunId: string | undefined;
-  private lastTouch = 0;
-  private lockLostWarned = false;
   private readonly log: Logger | undefined;
-  private readonly staleAfterMs: number;
+  private readonly leaseMs: number;
+  private readonly pipelineName: string;
+  private readonly legacyJournal: string | undefined;
   private readonly compactAtBytes: number;
   private readonly keepRuns: number;
   /** See LedgerOptions.readOnly. */
   readonly readOnly: boolean;
 
-  private constructor(stateDir: string, pipelinePath: string, opts: LedgerOptions) {
+  private constructor(stateDir: string, panel: string, opts: LedgerOptions) {
     this.stateDir = path.resolve(stateDir);
-    this.pipelinePath = realAbs(pipelinePath);
-    this.pipelineId = pipelineIdOf(pipelinePath);
-    this.journalPath = journalFile(this.stateDir, this.pipelineId);
-    this.lockPath = path.join(this.stateDir, `${this.pipelineId}.lock`);
+    this.panel = panel;
+    this.ledgerId = ledgerIdOf(panel);
+    this.journalPath = journalFile(this.stateDir, this.ledgerId);
+    this.lockPath = path.join(this.stateDir, `${this.ledgerId}.lock`);
     this.log = opts.logger;
-    this.staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.pipelineName = opts.pipeline ?? '';
+    this.legacyJournal = opts.legacyJournal;
     this.compactAtBytes = opts.compactAtBytes ?? DEFAULT_COMPACT_AT_BYTES;
     this.keepRuns = opts.keepRuns ?? DEFAULT_KEEP_RUNS;
     this.readOnly = opts.readOnly ?? false;
@@ -198,10 +221,12 @@ export class Ledger {
    * mid-append) is cut off with a warning; a corrupt line before the end throws TiError('TI_STATE') naming
    * the file and line.
    */
-  static async open(stateDir: string, pipelinePath: string, opts: LedgerOptions = {}): Promise<Ledger> {
-    const l = new Ledger(stateDir, pipelinePath, opts);
-    if (l.readOnly) l.loadReadOnly();
-    else l.load();
+  static async open(stateDir: string, panel: string, opts: LedgerOptions = {}): Promise<Ledger> {
+    const l = new Ledger(stateDir, panel, opts);
+    if (l.readOnly) {
+      l.loadReadOnly();
+      l.loadLegacyReadOnly();
+    } else l.load();
     return l;
   }
 
@@ -222,10 +247,18 @@ export class Ledger {
     this.checkHeader();
   }
 
+  /** A dry run also sees what a not yet folded per-pipeline journal says was applied. */
+  private loadLegacyReadOnly(): void {
+    if (this.legacyJournal === undefined || !fs.existsSync(this.legacyJournal)) return;
+    const old = readLegacy(this.legacyJournal);
+    for (const k of old.applied) this.state.applied.add(k);
+    for (const [k, v] of old.open) if (!this.state.open.has(k)) this.state.open.set(k, v);
+  }
+
   private checkHeader(): void {
     const h = this.state.header;
-    if (h && h.pipeline !== this.pipelinePath) {
-      throw new TiError('TI_STATE', `${this.journalPath} belongs to pipeline ${h.pipeline}, not ${this.pipelinePath}`, { file: this.journalPath });
+    if (h && h.panel !== this.panel) {
+      throw new TiError('TI_STATE', `${this.journalPath} belongs to panel ${h.panel ?? h.pipeline}, not ${this.panel}`, { file: this.journalPath });
     }
   }
 
@@ -276,7 +309,7 @@ export class Ledger {
     }
     if (!this.state.header) {
       const header: HeaderRecord = {
-        t: 'header', v: JOURNAL_VERSION, pipeline: this.pipelinePath, pipelineId: this.pipelineId, createdAt: new Date().toISOString(),
+        t: 'header', v: JOURNAL_VERSION, panel: this.panel, ledgerId: this.ledgerId, createdAt: new Date().toISOString(),
       };
       this.append([header]);
       this.state.header = header;
@@ -314,36 +347,35 @@ export class Ledger {
       throw stateError(this.journalPath, 'the journal cannot be written', err);
     }
     this.seen.size += Buffer.byteLength(data);
-    this.touchLock();
-  }
-
-  /** Keep the lock fresh for other hosts' staleness check; warn once if it was taken from us. */
-  private touchLock(): void {
-    if (!this.lock) return;
-    const now = Date.now();
-    if (now - this.lastTouch < TOUCH_EVERY_MS) return;
-    this.lastTouch = now;
-    if (!this.lock.touch() && !this.lockLostWarned) {
-      this.lockLostWarned = true;
-      this.log?.warn({ lock: this.lockPath }, 'the pipeline lock was taken over by another process (was this run idle for longer than staleAfterMs?)');
-    }
   }
 
   private requireLock(what: string): void {
     if (this.readOnly) throw new TiError('TI_INTERNAL', `ledger: ${what} on a read-only ledger`);
-    if (!this.lock) throw new TiError('TI_INTERNAL', `ledger: ${what} needs the pipeline lock (call acquireLock first)`);
+    if (!this.lock) throw new TiError('TI_INTERNAL', `ledger: ${what} needs the ledger lock (call acquireLock first)`);
+  }
+
+  /**
+   * Before anything new is started (a packet's intents): the lock must still be ours. It is lost when this
+   * process stalled past the lease and another run took it over; going on could apply a slice twice.
+   */
+  private requireLiveLock(what: string): void {
+    this.requireLock(what);
+    if (!this.lock!.held()) {
+      throw new TiError('TI_LOCKED', `the ledger lock ${this.lockPath} was taken over by another run while this one was not renewing it (stalled longer than state.leaseMs = ${this.leaseMs} ms): stopping before ${what}`, { lockDir: this.lockPath });
+    }
   }
 
   // ── lock ──
 
   /**
-   * Take the pipeline lock. Held by a live process → TiError('TI_LOCKED', 'run <id> (pid N) started at … is
-   * still active; wait for it or stop it'). Held by a dead one (same host: process.kill(pid, 0) says ESRCH,
-   * or the pid now belongs to another process; other host: idle longer than staleAfterMs) → taken over, with
-   * a warning; exactly one of several simultaneous takers wins (see lock.ts).
+   * Take the ledger lock (a lease renewed by a heartbeat, see lock.ts). Held by a live run → TiError('TI_LOCKED',
+   * 'run <id> of pipeline <name> (pid N) started at … is still active; …'). Not renewed for leaseMs, or (this
+   * host) its process gone, a zombie or its pid reused → taken over, with a warning; exactly one of several
+   * simultaneous takers wins.
    *
-   * Once held: re-reads what other processes appended since `open`, closes runs left 'running' by dead
-   * processes as 'interrupted', and compacts the journal when it is larger than compactAtBytes.
+   * Once held: re-reads what other processes appended since `open`, folds in the legacy per-pipeline journal
+   * (LedgerOptions.legacyJournal), closes runs left 'running' by dead processes as 'interrupted', and compacts
+   * the journal when it is larger than compactAtBytes.
    * The lock is released by releaseLock/close, and on any normal process exit (an 'exit' hook); after a
    * SIGKILL it stays and is taken over by the next run. Calling it again while held does nothing.
    */
@@ -353,21 +385,23 @@ export class Ledger {
     const runId = newRunId(new Date());
     this.lock = takeLock({
       lockDir: this.lockPath,
-      pipeline: this.pipelinePath,
+      pipeline: this.pipelineName,
       runId,
-      staleAfterMs: this.staleAfterMs,
+      leaseMs: this.leaseMs,
       onTakeover: (prev, file) => {
         this.log?.warn(
-          { lock: file, pid: prev?.pid, host: prev?.host, run: prev?.runId, startedAt: prev?.startedAt },
-          prev ? `taking over the lock of run ${prev.runId} (pid ${prev.pid} on ${prev.host}): that process is gone` : 'taking over an unreadable lock',
+          { lock: file, pid: prev?.pid, host: prev?.host, run: prev?.runId, pipeline: prev?.pipeline, startedAt: prev?.startedAt },
+          prev ? `taking over the lock of run ${prev.runId} (pid ${prev.pid} on ${prev.host}): its lease was not renewed or its process is gone` : 'taking over an unreadable lock',
         );
+      },
+      onLost: () => {
+        this.log?.warn({ lock: this.lockPath, leaseMs: this.leaseMs }, 'the ledger lock was taken over by another run (this one did not renew it within state.leaseMs): no new packet will start');
       },
     });
     this.pendingRunId = runId;
-    this.lastTouch = Date.now();
-    this.lockLostWarned = false;
     try {
       this.refreshIfChanged();
+      this.migrateLegacy();
       this.closeDeadRuns();
       this.maybeCompact();
     } catch (err) {
@@ -383,7 +417,7 @@ export class Ledger {
     if (!lock) return;
     this.lock = undefined;
     this.pendingRunId = undefined;
-    if (!lock.release()) this.log?.warn({ lock: this.lockPath }, 'the pipeline lock had already been taken over by another process');
+    if (!lock.release()) this.log?.warn({ lock: this.lockPath }, 'the ledger lock had already been taken over by another run');
   }
 
   /** True while this instance holds the pipeline lock. */
@@ -406,6 +440,39 @@ export class Ledger {
     this.load();
   }
 
+  /**
+   * Fold the former per-pipeline journal into this panel ledger (under the lock): its runs, applied slices and
+   * open intents are appended here, then the file is renamed `<name>.migrated` so it is read once. A kill before
+   * the rename repeats the fold next time, which changes nothing (runs by id, applied keys are a set, an intent
+   * replaces the open one of its node).
+   */
+  private migrateLegacy(): void {
+    const legacy = this.legacyJournal;
+    if (legacy === undefined || !fs.existsSync(legacy)) return;
+    const old = readLegacy(legacy);
+    const recs: (JournalRecord | Record<string, unknown>)[] = [];
+    for (const r of old.runs.values()) {
+      const { status, finishedAt, counts, ...start } = r;
+      recs.push(start);
+      if (status !== 'running') recs.push({ t: 'finish', id: r.id, status, ...(finishedAt !== undefined ? { finishedAt } : {}), ...(counts !== undefined ? { counts } : {}) });
+    }
+    const at = new Date().toISOString();
+    const nodes = [...old.applied].map(parseNodeKey);
+    for (let i = 0; i < nodes.length; i += 5000) recs.push({ t: 'commit', at, nodes: nodes.slice(i, i + 5000) });
+    for (const i of old.open.values()) recs.push({ t: 'intent', ...(i.runId !== undefined ? { run: i.runId } : {}), at: i.at, intents: [i.rec] });
+    this.append(recs);
+    for (const rec of recs) apply(this.state, JSON.parse(toJsonLine(rec)) as JournalRecord);
+    try {
+      fs.renameSync(legacy, `${legacy}.migrated`);
+    } catch (err) {
+      throw stateError(legacy, 'folded into the panel ledger but cannot be renamed', err);
+    }
+    this.log?.warn(
+      { from: legacy, to: this.journalPath, runs: old.runs.size, applied: old.applied.size, openIntents: old.open.size },
+      'per-pipeline journal of an earlier version folded into the panel ledger (renamed *.migrated)',
+    );
+  }
+
   /** Under the lock, no locked run but ours can be active: close such runs left 'running' as interrupted. */
   private closeDeadRuns(): void {
     const now = Date.now();
@@ -415,7 +482,7 @@ export class Ledger {
       if (r.status !== 'running') continue;
       const dead = r.lock !== undefined
         ? r.lock !== this.lock?.owner.token
-        : !holderAlive({ pid: r.pid, host: r.host, procStart: r.procStart }, now - Date.parse(r.startedAt), this.staleAfterMs);
+        : !holderAlive({ pid: r.pid, host: r.host, procStart: r.procStart }, now - Date.parse(r.startedAt), this.leaseMs);
       if (dead) recs.push({ t: 'finish', id: r.id, status: 'interrupted', detectedAt: at });
     }
     if (recs.length === 0) return;
@@ -472,6 +539,7 @@ export class Ledger {
       t: 'run' as const,
       id,
       pipeline: info.pipeline,
+      ...(info.pipelineFile !== undefined ? { pipelineFile: info.pipelineFile } : {}),
       startedAt: now.toISOString(),
       window: { ...(info.window.from !== undefined ? { from: info.window.from } : {}), ...(info.window.to !== undefined ? { to: info.window.to } : {}) },
       mode: info.mode,
@@ -514,7 +582,7 @@ export class Ledger {
     const now = Date.now();
     const all = [...this.state.runs.values()].map((r, order) => ({ r, order, startedAt: r.startedAt }));
     all.sort(newestFirst);
-    return all.slice(0, limit ?? all.length).map(({ r }) => toRunInfo(r, effectiveStatus(r, lock, this.staleAfterMs, now)));
+    return all.slice(0, limit ?? all.length).map(({ r }) => toRunInfo(r, effectiveStatus(r, lock, this.leaseMs, now)));
   }
 
   // ── applied slices and intents ──
@@ -529,7 +597,7 @@ export class Ledger {
    * node that already has an open one replaces it. Needs the lock.
    */
   writeIntents(intents: readonly Intent[]): void {
-    this.requireLock('writeIntents');
+    this.requireLiveLock('writeIntents');
     if (intents.length === 0) return;
     const at = new Date().toISOString();
     const rec = { t: 'intent' as const, ...(this.currentRunId !== undefined ? { run: this.currentRunId } : {}), at, intents: intents.map(intentToRec) };
@@ -584,7 +652,7 @@ export class Ledger {
  * the directory does not exist. Reads only run records (fast on big journals) and each pipeline's lock to
  * tell 'running' from 'interrupted'. A corrupt run line in the middle of a journal throws TI_STATE.
  */
-export function listRunsInDir(stateDir: string, limit?: number, opts: { staleAfterMs?: number } = {}): RunInfo[] {
+export function listRunsInDir(stateDir: string, limit?: number, opts: { leaseMs?: number } = {}): RunInfo[] {
   const dir = path.resolve(stateDir);
   let names: string[];
   try {
@@ -593,7 +661,7 @@ export function listRunsInDir(stateDir: string, limit?: number, opts: { staleAft
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw stateError(dir, 'the state directory cannot be read', err);
   }
-  const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const now = Date.now();
   const all: { r: RunState; order: number; startedAt: string; lock: LockView | undefined }[] = [];
   let order = 0;
@@ -603,5 +671,22 @@ export function listRunsInDir(stateDir: string, limit?: number, opts: { staleAft
     for (const r of state.runs.values()) all.push({ r, order: order++, startedAt: r.startedAt, lock });
   }
   all.sort(newestFirst);
-  return all.slice(0, limit ?? all.length).map(({ r, lock }) => toRunInfo(r, effectiveStatus(r, lock, staleAfterMs, now)));
+  return all.slice(0, limit ?? all.length).map(({ r, lock }) => toRunInfo(r, effectiveStatus(r, lock, leaseMs, now)));
+}
+
+/** The whole state of a journal of the former per-pipeline layout (version 1), read only. */
+function readLegacy(file: string): JournalState {
+  const state = emptyState();
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw stateError(file, 'the journal of an earlier version cannot be opened', err);
+  }
+  try {
+    replay(fd, file, state);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return state;
 }

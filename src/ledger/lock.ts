@@ -1,20 +1,23 @@
-// The pipeline lock: one active run per pipeline, a dead holder's lock taken over by exactly one process.
+// The ledger lock: one active run per ledger, held as a lease that the running process renews (heartbeat),
+// and taken over by exactly one process once it is not renewed for `leaseMs` (docs/ledger.md, "Lock").
 //
-// Layout: `<stateDir>/<pipelineId>.lock/` is a directory holding one `owner-<token>.json` (pid, host, start
-// time, run id). The lock is held while that directory holds an owner file.
+// Why not proper-lockfile (installed): its stale takeover is rmdir + mkdir, so two takers that both saw the lock
+// stale can each remove the other's fresh lock and both win (moxystudio/node-proper-lockfile#121, open), and it
+// keeps no owner (pid, host, run) to name in "run X is still active". Its lease idea — mtime renewed by a timer,
+// stale when not renewed — is what this module does, with a single-winner takeover.
 //
-// Why a directory and not a plain O_EXCL file: taking over a plain file needs "delete it if it is still the
-// stale one", and a filesystem has no compare-and-delete — two takers can each delete the other's fresh lock
-// and both win. Here every step is a single atomic call:
-//   - acquire = rename(prepared dir with our owner file, lock dir). rename(2) onto a non-empty directory fails
-//     (ENOTEMPTY/EEXIST), onto an absent or empty one succeeds: the directory form of O_EXCL, and the owner
-//     file is complete the moment the lock exists (no half-written lock to misread).
-//   - take over a dead holder = rename(lock/owner-<its token>.json, elsewhere). The name carries the token,
-//     so exactly one taker moves that file and nobody can move a fresh owner by mistake; the lock directory
-//     is then empty and the takers race for it with the acquire step above: one wins, the others see it alive.
-//   - release = unlink our own owner file, then rmdir (which only removes an empty directory).
-// A crash at any point leaves a lock with a dead owner (taken over), an empty lock dir (free), or a stray
-// temp entry (cleaned when old).
+// Layout: `<stateDir>/<ledgerId>.lock/` is a directory holding one `owner-<token>.json` (pid, host, run, lease).
+// The lock is held while that directory holds an owner file; the file's mtime is the lease, renewed every
+// leaseMs/4. Every step is one atomic call:
+//   - acquire = rename(prepared dir with our owner file, lock dir): onto a non-empty directory it fails, onto an
+//     absent or empty one it succeeds — O_EXCL for directories, and the owner file is complete when the lock exists;
+//   - take over = rename(lock/owner-<its token>.json, elsewhere): the name carries the token, so exactly one taker
+//     moves that very file (a fresh owner is never moved by mistake); the takers then race for the empty directory;
+//   - release = unlink our owner file, then rmdir (which only removes an empty directory).
+//
+// A holder is dead when its lease was not renewed for leaseMs (a killed process, a pod whose host name is gone, a
+// zombie, a stopped or hung process), or at once when, on this host, its pid is gone, is a zombie, or now belongs
+// to another process (start time). The longer of the holder's and the taker's leaseMs applies.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,8 +25,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TiError } from '../errors.js';
 
-/** A lock from another host counts as alive until it has been idle this long (6 h). */
-export const DEFAULT_STALE_AFTER_MS = 6 * 60 * 60 * 1000;
+/** A lock not renewed for this long is taken over (the holder renews it every leaseMs/4). */
+export const DEFAULT_LEASE_MS = 60_000;
 
 /** Content of the owner file. */
 export interface LockOwner {
@@ -37,21 +40,22 @@ export interface LockOwner {
   token: string;
   /** Process start time from /proc (Linux), to tell a reused pid from the holder. */
   procStart?: string;
+  /** Name of the pipeline that holds it (shown in TI_LOCKED). */
   pipeline: string;
+  /** The holder's lease: a taker waits at least this long. Absent in locks of older versions. */
+  leaseMs?: number;
 }
 
 /** What is in a lock directory right now. */
 export interface LockView {
   /** Parsed owner, or undefined when the owner file is unreadable (garbled: treated as dead). */
   owner: LockOwner | undefined;
-  /** Path of the owner file. */
   file: string;
-  /** Last refresh of the owner file (the holder touches it while it writes its journal). */
+  /** Last renewal of the lease. */
   mtimeMs: number;
 }
 
-/** Tokens of locks this process holds (a second Ledger in the same process is refused, a stale one of a
- * former process that had our pid is not). */
+/** Tokens of locks this process holds, with their release (run on exit). */
 const heldTokens = new Map<string, () => void>();
 let exitHookInstalled = false;
 
@@ -70,19 +74,41 @@ function installExitHook(): void {
   });
 }
 
-/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or undefined off Linux. */
-export function procStartOf(pid: number): string | undefined {
+/** /proc/<pid>/stat fields after the command name: [state, ppid, …]; undefined off Linux or when gone. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19]; // field 22 overall; fields[0] is field 3
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
+/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or undefined off Linux. */
+export function procStartOf(pid: number): string | undefined {
+  return procStat(pid)?.[19];
+}
+
 export const thisProcStart = procStartOf(process.pid);
+
+/**
+ * Is this pid (on this host) a running process — not gone, not a zombie (exited, not yet reaped: it will never
+ * renew anything), not reused by another process (`procStart` differs)?
+ */
+export function processRunning(pid: number, procStart?: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    // EPERM: it exists, owned by someone else.
+  }
+  const stat = procStat(pid);
+  if (stat === undefined) return true; // not Linux (or raced with its exit): kill(0) said it exists
+  if (stat[0] === 'Z' || stat[0] === 'X') return false;
+  return procStart === undefined || stat[19] === procStart;
+}
 
 export interface Holder {
   pid: number;
@@ -93,29 +119,18 @@ export interface Holder {
 }
 
 /**
- * Is the process behind a lock or run alive?
- * - Same host: process.kill(pid, 0) — ESRCH = dead, success or EPERM = alive; a known process start time
- *   that differs means the pid was reused (dead). Our own pid is alive only if we hold that token.
- * - Another host: its pid cannot be checked; alive until `ageMs` exceeds `staleAfterMs`.
+ * Is the holder of a lease alive? Not renewed for `leaseMs` → dead. On this host, also dead at once when its
+ * process is gone, a zombie or reused; our own pid is alive only while we hold that token.
  */
-export function holderAlive(h: Holder, ageMs: number, staleAfterMs: number): boolean {
-  if (h.host !== os.hostname()) return ageMs <= staleAfterMs;
-  if (h.pid === process.pid) {
-    if (h.token !== undefined) return heldTokens.has(h.token);
-    return h.procStart === undefined || thisProcStart === undefined || h.procStart === thisProcStart;
+export function holderAlive(h: Holder, ageMs: number, leaseMs: number): boolean {
+  if (h.host === os.hostname()) {
+    if (h.pid === process.pid) {
+      if (h.token !== undefined) return heldTokens.has(h.token);
+      return h.procStart === undefined || thisProcStart === undefined || h.procStart === thisProcStart;
+    }
+    if (!processRunning(h.pid, h.procStart)) return false;
   }
-  if (!Number.isInteger(h.pid) || h.pid <= 0) return false;
-  try {
-    process.kill(h.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    // EPERM: it exists, owned by someone else.
-  }
-  if (h.procStart !== undefined) {
-    const now = procStartOf(h.pid);
-    if (now !== undefined && now !== h.procStart) return false;
-  }
-  return true;
+  return ageMs <= leaseMs;
 }
 
 const OWNER_RE = /^owner-([A-Za-z0-9]+)\.json$/;
@@ -137,16 +152,13 @@ export function readLock(lockDir: string): LockView | undefined {
     const name = names.filter((n) => OWNER_RE.test(n)).sort()[0];
     if (name === undefined) return undefined;
     const file = path.join(lockDir, name);
-    let text: string;
-    let mtimeMs: number;
     try {
-      text = fs.readFileSync(file, 'utf8');
-      mtimeMs = fs.statSync(file).mtimeMs;
+      const text = fs.readFileSync(file, 'utf8');
+      return { owner: parseOwner(text), file, mtimeMs: fs.statSync(file).mtimeMs };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released or taken over meanwhile: look again
       throw new TiError('TI_STATE', `${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file }, { cause: err });
     }
-    return { owner: parseOwner(text), file, mtimeMs };
   }
   return undefined;
 }
@@ -160,33 +172,38 @@ function parseOwner(text: string): LockOwner | undefined {
       runId: typeof o.runId === 'string' ? o.runId : '(unknown)',
       pipeline: typeof o.pipeline === 'string' ? o.pipeline : '',
       ...(typeof o.procStart === 'string' ? { procStart: o.procStart } : {}),
+      ...(typeof o.leaseMs === 'number' && o.leaseMs > 0 ? { leaseMs: o.leaseMs } : {}),
     };
   } catch {
     return undefined;
   }
 }
 
-/** Is this lock view held by a live process? */
-export function lockAlive(view: LockView, staleAfterMs: number, now = Date.now()): boolean {
+/** Is this lock held by a live holder? The longer of its lease and ours applies. */
+export function lockAlive(view: LockView, leaseMs: number, now = Date.now()): boolean {
   if (!view.owner) return false;
-  return holderAlive(view.owner, now - view.mtimeMs, staleAfterMs);
+  return holderAlive(view.owner, now - view.mtimeMs, Math.max(leaseMs, view.owner.leaseMs ?? 0));
 }
 
 export interface AcquireOptions {
   lockDir: string;
   pipeline: string;
   runId: string;
-  staleAfterMs: number;
+  leaseMs: number;
   /** Told about a taken-over lock. */
   onTakeover?: (previous: LockOwner | undefined, ownerFile: string) => void;
+  /** The heartbeat found the lock taken from us (we stalled past the lease): stop writing. */
+  onLost?: () => void;
 }
 
 /** A lock this process holds. */
 export interface HeldLock {
   owner: LockOwner;
   ownerFile: string;
-  /** Refresh the owner file's mtime (liveness for other hosts); false if the lock was taken from us. */
-  touch(): boolean;
+  /** Renew the lease now (the heartbeat does it every leaseMs/4); false if the lock was taken from us. */
+  renew(): boolean;
+  /** Still ours? (the owner file is still there) */
+  held(): boolean;
   /** Give the lock up; false if it had already been taken from us. Idempotent. */
   release(): boolean;
 }
@@ -217,14 +234,19 @@ function sweepTemps(lockDir: string): void {
   }
 }
 
+/** rename(2) onto an existing lock: Linux says ENOTEMPTY (or EEXIST), Windows EPERM/EACCES. */
 function isTakenCode(code: string | undefined): boolean {
-  // Linux: ENOTEMPTY (or EEXIST) onto a non-empty dir; Windows: EPERM/EACCES onto any existing dir.
   return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM' || code === 'EACCES';
+}
+
+function stateError(what: string, file: string, err: unknown, lockDir: string): TiError {
+  return new TiError('TI_STATE', `${file}: ${what} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { lockDir }, { cause: err });
 }
 
 /**
  * Take the lock, or throw TiError('TI_LOCKED') naming the live holder. A dead holder's lock is taken over
- * (onTakeover is called); when several processes take over at once exactly one wins.
+ * (onTakeover is called); when several processes take over at once exactly one wins. The lease is renewed by
+ * a timer until release.
  */
 export function acquireLock(opts: AcquireOptions): HeldLock {
   const { lockDir } = opts;
@@ -237,6 +259,7 @@ export function acquireLock(opts: AcquireOptions): HeldLock {
     token,
     ...(thisProcStart !== undefined ? { procStart: thisProcStart } : {}),
     pipeline: opts.pipeline,
+    leaseMs: opts.leaseMs,
   };
   const ownerName = `owner-${token}.json`;
   const ownerFile = path.join(lockDir, ownerName);
@@ -250,28 +273,26 @@ export function acquireLock(opts: AcquireOptions): HeldLock {
       fs.writeFileSync(path.join(tmp, ownerName), `${JSON.stringify(owner)}\n`);
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
-      throw new TiError('TI_STATE', `${tmp}: cannot be written (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { lockDir }, { cause: err });
+      throw stateError('cannot be written', tmp, err, lockDir);
     }
     try {
       fs.renameSync(tmp, lockDir);
       heldTokens.set(token, () => releaseOwned(lockDir, ownerFile, token));
       installExitHook();
-      return heldLock(owner, lockDir, ownerFile);
+      return heldLock(owner, lockDir, ownerFile, opts);
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') {
         throw new TiError('TI_STATE', `${lockDir} should be a lock directory but is a file; remove it if no run is active`, { lockDir });
       }
-      if (!isTakenCode(code)) {
-        throw new TiError('TI_STATE', `${lockDir}: cannot be created (${code ?? String(err)})`, { lockDir }, { cause: err });
-      }
+      if (!isTakenCode(code)) throw stateError('cannot be created', lockDir, err, lockDir);
     }
 
     const view = readLock(lockDir);
     if (view === undefined) {
       // An empty lock dir (a releaser or taker died between its two steps): free. rmdir only removes it if
-      // still empty, so this cannot remove a lock someone just took. (Needed where rename cannot replace a dir.)
+      // still empty, so this cannot remove a lock someone just took.
       try {
         fs.rmdirSync(lockDir);
       } catch {
@@ -279,14 +300,14 @@ export function acquireLock(opts: AcquireOptions): HeldLock {
       }
       continue;
     }
-    if (lockAlive(view, opts.staleAfterMs)) throw lockedError(view, lockDir, opts.staleAfterMs);
+    if (lockAlive(view, opts.leaseMs)) throw lockedError(view, lockDir, opts.leaseMs);
     // Dead holder: move its owner file out. Only one taker can move that very file.
     const reaped = tempName(lockDir, 'reaped', token);
     try {
       fs.renameSync(view.file, reaped);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another taker (or its holder) moved it first
-      throw new TiError('TI_STATE', `${view.file}: cannot be taken over (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { lockDir }, { cause: err });
+      throw stateError('cannot be taken over', view.file, err, lockDir);
     }
     fs.rmSync(reaped, { force: true });
     opts.onTakeover?.(view.owner, view.file);
@@ -294,17 +315,15 @@ export function acquireLock(opts: AcquireOptions): HeldLock {
   throw new TiError('TI_STATE', `${lockDir}: the lock keeps changing hands; try again`, { lockDir });
 }
 
-function lockedError(view: LockView, lockDir: string, staleAfterMs: number): TiError {
+function lockedError(view: LockView, lockDir: string, leaseMs: number): TiError {
   const o = view.owner!;
-  const here = o.host === os.hostname();
-  const where = here ? `pid ${o.pid}` : `pid ${o.pid} on host ${o.host}`;
-  const hint = here
-    ? ''
-    : ` (a lock from another host is taken over once it has been idle for ${Math.round(staleAfterMs / 60000)} min)`;
+  const where = o.host === os.hostname() ? `pid ${o.pid}` : `pid ${o.pid} on host ${o.host}`;
+  const lease = Math.max(leaseMs, o.leaseMs ?? 0);
   return new TiError(
     'TI_LOCKED',
-    `run ${o.runId} (${where}) started at ${o.startedAt} is still active; wait for it or stop it${hint}. Lock: ${lockDir}`,
-    { lockDir, pid: o.pid, host: o.host, runId: o.runId, startedAt: o.startedAt },
+    `run ${o.runId}${o.pipeline ? ` of pipeline ${o.pipeline}` : ''} (${where}) started at ${o.startedAt} is still active; ` +
+      `wait for it or stop it (a lock not renewed for ${Math.ceil(lease / 1000)} s is taken over). Lock: ${lockDir}`,
+    { lockDir, pid: o.pid, host: o.host, runId: o.runId, startedAt: o.startedAt, pipeline: o.pipeline },
   );
 }
 
@@ -326,31 +345,44 @@ function releaseOwned(lockDir: string, ownerFile: string, token: string): boolea
   return had;
 }
 
-function heldLock(owner: LockOwner, lockDir: string, ownerFile: string): HeldLock {
+function heldLock(owner: LockOwner, lockDir: string, ownerFile: string, opts: AcquireOptions): HeldLock {
   let released = false;
+  let lost = false;
   let result = true;
-  return {
+  const lock: HeldLock = {
     owner,
     ownerFile,
-    touch() {
-      if (released) return false;
+    renew() {
+      if (released || lost) return false;
       const now = new Date();
       try {
         fs.utimesSync(ownerFile, now, now);
         return true;
       } catch {
+        // Gone: a taker found our lease expired (this process stalled) and moved it. Never write it back.
+        lost = true;
+        clearInterval(heartbeat);
+        opts.onLost?.();
         return false;
       }
+    },
+    held() {
+      return !released && !lost && fs.existsSync(ownerFile);
     },
     release() {
       if (released) return result;
       released = true;
+      clearInterval(heartbeat);
       try {
         result = releaseOwned(lockDir, ownerFile, owner.token);
       } catch (err) {
-        throw new TiError('TI_STATE', `${ownerFile}: cannot be removed (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { lockDir }, { cause: err });
+        throw stateError('cannot be removed', ownerFile, err, lockDir);
       }
       return result;
     },
   };
+  // The heartbeat: four renewals per lease, so one late tick never loses it. unref: it never keeps the process up.
+  const heartbeat = setInterval(() => void lock.renew(), Math.max(1, Math.floor(opts.leaseMs / 4)));
+  heartbeat.unref();
+  return lock;
 }

@@ -1,7 +1,10 @@
-// Stage: open the ledger. A live run takes the pipeline's lock, opens its run record, and settles the open
+// Stage: open the ledger of the panel. A live run takes its lock, opens its run record, and settles the open
 // intents a killed run left behind (by reading what Plesk holds). A dry-run writes nothing: it only reads
 // which additive slices were applied.
 
+import path from 'node:path';
+import { pleskUrl, type Pipeline } from '../config.js';
+import { TiError } from '../errors.js';
 import type { Intent, Ledger } from '../ledger/index.js';
 import { sameMail } from '../model.js';
 import type { PleskApi } from '../plesk/types.js';
@@ -14,17 +17,30 @@ export async function openLedger(ctx: RunContext): Promise<void> {
   const mode = p.reconcile.mode;
   if (ctx.opts.dryRun && mode !== 'additive') return;
   // Loaded when used: a plain dry-run never opens the ledger (nor loads its lock library).
-  const { Ledger } = await import('../ledger/index.js');
+  const { Ledger, pipelineIdOf } = await import('../ledger/index.js');
+  // The ledger of the panel: what slices were applied TO, never which pipeline file applied them (docs/ledger.md).
+  const panel = await panelOf(p, ctx.opts.env);
+  const opts = { logger: ctx.log, pipeline: p.name, legacyJournal: path.join(p.statePath, `${pipelineIdOf(p.file)}.jsonl`) };
   if (!ctx.opts.dryRun) {
-    ctx.ledger = await Ledger.open(p.statePath, p.file, { logger: ctx.log, ...p.state });
+    if (panel === undefined) throw new TiError('TI_CONFIG', 'target.url is not set and PLESK_URL is empty');
+    ctx.ledger = await Ledger.open(p.statePath, panel, { ...opts, ...p.state });
     await ctx.ledger.acquireLock();
     ctx.locked = true;
-    ctx.runId = ctx.ledger.startRun({ pipeline: p.file, window: ctx.window, mode, dryRun: false }).id;
+    ctx.runId = ctx.ledger.startRun({ pipeline: p.name, pipelineFile: p.file, window: ctx.window, mode, dryRun: false }).id;
     ctx.events.emit('run.recorded', { id: ctx.runId });
     if (ctx.api) ctx.events.emit('intents.settled', await settleOpenIntents(ctx.ledger, ctx.api, ctx));
   } else if (mode === 'additive') {
-    ctx.ledger = await Ledger.open(p.statePath, p.file, { logger: ctx.log, readOnly: true });
+    if (panel !== undefined) ctx.ledger = await Ledger.open(p.statePath, panel, { ...opts, readOnly: true });
+    else ctx.log.info('dry-run without a panel URL: which additive slices were already applied cannot be read');
   }
+}
+
+/** The ledger's panel key: the Plesk endpoint the URL resolves to (PLESK_URL wins), as the client sends to it. */
+export async function panelOf(p: Pick<Pipeline, 'target'>, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const url = pleskUrl(p.target, env);
+  if (!url) return undefined;
+  const { resolveEndpoint } = await import('../plesk/transport.js'); // loaded when used, like the ledger
+  return resolveEndpoint(url).label;
 }
 
 /**

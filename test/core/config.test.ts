@@ -86,3 +86,26 @@ describe('secrets from the environment', () => {
     expect(pleskUrl(p.target, {})).toBe('https://plesk.example.com:8443');
   });
 });
+
+describe('pipeline name and state keys (issue 9 §6, §7)', () => {
+  it('name defaults to the file base name (made a valid name); an explicit one is checked', () => {
+    expect(parsePipeline(base, '/p/cpanel nightly.json').name).toBe('cpanel_nightly');
+    expect(parsePipeline({ ...base, name: 'mail.mx1' }, '/p/x.json').name).toBe('mail.mx1');
+    expect(problems({ ...base, name: '../etc' })[0]).toMatch(/^name: expected 1-64 letters/);
+  });
+
+  it('state.leaseMs defaults to 60 s; staleAfterMs is its former name; both at once is an error', () => {
+    expect(parsePipeline(base, '/p/x.json').state).toEqual({ leaseMs: 60_000, compactAtBytes: 64 * 1024 * 1024 });
+    expect(parsePipeline({ ...base, state: { leaseMs: 120_000 } }, '/p/x.json').state.leaseMs).toBe(120_000);
+    expect(parsePipeline({ ...base, state: { staleAfterMs: 90_000 } }, '/p/x.json').state.leaseMs).toBe(90_000);
+    expect(problems({ ...base, state: { leaseMs: 1000, staleAfterMs: 2000 } })).toEqual(['state: give leaseMs (staleAfterMs is its former name), not both']);
+  });
+});
+
+describe('every problem at once (issue 9 §8)', () => {
+  it('errors in target and in source are reported together', () => {
+    const got = problems({ ...base, target: { ...base.target, batchSize: 0 }, source: { type: 'csv', path: 'x.csv', layout: 'diagonal' } });
+    expect(got.some((p) => p.startsWith('target.batchSize:'))).toBe(true);
+    expect(got.some((p) => p.startsWith('source.layout:'))).toBe(true);
+  });
+});

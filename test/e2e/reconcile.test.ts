@@ -205,7 +205,8 @@ describe('open intents of a killed run', () => {
     const { run, pipeline } = setup('date,domain,smtp_in\n2026-11-01,example.com,5\n2026-11-01,example.net,7\n', { reconcile: { mode: 'additive', slice: 'hour-07' } });
     // A run was killed after writing its intents; Plesk applied example.com's packet, not example.net's.
     const { Ledger } = await import('../../src/ledger/index.js');
-    const ledger = await Ledger.open(pipeline.statePath, pipeline.file);
+    const { panelOf } = await import('../../src/run/ledger.js');
+    const ledger = await Ledger.open(pipeline.statePath, (await panelOf(pipeline, {}))!);
     await ledger.acquireLock();
     const mail = (n: bigint) => ({ smtp_in: n, smtp_out: 0n, pop3_imap_in: 0n, pop3_imap_out: 0n });
     ledger.writeIntents([

@@ -62,6 +62,26 @@ export interface ChildResult {
 }
 
 /**
+ * A script file that runs `body` (an async function body, ESM) with `L` = the ledger module, `args` = JSON of
+ * argv[2], and `nextLine()` = a promise of the next line on stdin (signals from the test).
+ */
+export async function childScript(body: string): Promise<string> {
+  const bundle = await ledgerBundle();
+  const script = path.join(path.dirname(bundle), `child-${process.pid}-${Math.random().toString(16).slice(2)}.mjs`);
+  fs.writeFileSync(
+    script,
+    `import * as L from ${JSON.stringify(pathToFileURL(bundle).href)};\n` +
+      `import { createInterface } from 'node:readline';\n` +
+      `const args = JSON.parse(process.argv[2]);\n` +
+      `let lines;\n` +
+      `const nextLine = async () => { lines ??= createInterface({ input: process.stdin })[Symbol.asyncIterator](); const r = await lines.next(); return r.value; };\n` +
+      `await (async () => {\n${body}\n})();\n` +
+      `process.stdin.destroy();\n`,
+  );
+  return script;
+}
+
+/**
  * Run `body` (an async function body, ESM) in a child node process with `L` = the ledger module and `args`
  * = the given JSON value. `onStdout` sees output as it comes (to kill the child at a known point).
  */
@@ -70,15 +90,9 @@ export async function runChild(
   args: unknown,
   onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
 ): Promise<ChildResult> {
-  const bundle = await ledgerBundle();
-  const script = path.join(path.dirname(bundle), `child-${process.pid}-${Math.random().toString(16).slice(2)}.mjs`);
-  fs.writeFileSync(
-    script,
-    `import * as L from ${JSON.stringify(pathToFileURL(bundle).href)};\n` +
-      `const args = JSON.parse(process.argv[2]);\n` +
-      `await (async () => {\n${body}\n})();\n`,
-  );
-  const child = spawn(process.execPath, [script, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const script = await childScript(body);
+  // stdin is a pipe: a test can signal the child (`nextLine()` in its body) instead of relying on the clock.
+  const child = spawn(process.execPath, [script, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => {

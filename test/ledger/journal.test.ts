@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { Ledger, listRunsInDir, pipelineIdOf, type Intent } from '../../src/ledger/index.js';
+import { Ledger, ledgerIdOf, listRunsInDir, type Intent } from '../../src/ledger/index.js';
 import { TiError } from '../../src/errors.js';
 import { captureLogger, counters, deadPid, intent, removeTempDirs, tempDir } from './helpers.js';
 
@@ -29,23 +29,19 @@ function lines(file: string): string[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
 }
 
-describe('pipeline id and files', () => {
-  it('names the journal from the sanitized base name and a hash of the absolute path', async () => {
-    const { dir, pipe } = setup();
-    const l = await open(dir, pipe);
-    expect(l.pipelineId).toMatch(/^cpanel_nightly-[0-9a-f]{10}$/);
-    expect(l.journalPath).toBe(path.join(dir, `${l.pipelineId}.jsonl`));
+describe('ledger id and files', () => {
+  it('one journal per panel: named from the panel host and a hash of the panel key', async () => {
+    const { dir } = setup();
+    const panel = 'https://plesk.example.com:8443/enterprise/control/agent.php';
+    const l = await open(dir, panel);
+    expect(l.ledgerId).toMatch(/^panel-plesk\.example\.com-[0-9a-f]{10}$/);
+    expect(l.ledgerId).toBe(ledgerIdOf(panel));
+    expect(l.journalPath).toBe(path.join(dir, `${l.ledgerId}.jsonl`));
     expect(fs.existsSync(dir)).toBe(true); // mkdir -p
-    // Same name in another directory: another journal.
-    const other = path.join(path.dirname(pipe), 'sub', 'cpanel nightly.json');
-    expect(pipelineIdOf(other)).not.toBe(l.pipelineId);
-    expect(pipelineIdOf(other).startsWith('cpanel_nightly-')).toBe(true);
-    // A symlink to the same file is the same pipeline (one lock).
-    const link = path.join(path.dirname(pipe), 'link.json');
-    fs.symlinkSync(pipe, link);
-    expect(pipelineIdOf(link)).toBe(l.pipelineId);
+    // Another panel on the same host (another port): another ledger.
+    expect(ledgerIdOf('https://plesk.example.com:8880/enterprise/control/agent.php')).not.toBe(l.ledgerId);
     const header = JSON.parse(lines(l.journalPath)[0]!) as Record<string, unknown>;
-    expect(header).toMatchObject({ t: 'header', v: 1, pipeline: fs.realpathSync(pipe), pipelineId: l.pipelineId });
+    expect(header).toMatchObject({ t: 'header', v: 2, panel, ledgerId: l.ledgerId });
   });
 });
 
@@ -154,7 +150,7 @@ describe('intents, commit, abort, replay', () => {
     const err = (() => { try { a.writeIntents([intent('s', 1, '2026-01-01', 0, 1)]); } catch (e) { return e; } })();
     expect(err).toBeInstanceOf(TiError);
     expect((err as TiError).code).toBe('TI_INTERNAL');
-    expect(() => a.commit([intent('s', 1, '2026-01-01', 0, 1)])).toThrow(/needs the pipeline lock/);
+    expect(() => a.commit([intent('s', 1, '2026-01-01', 0, 1)])).toThrow(/needs the ledger lock/);
     await a.acquireLock();
     expect(() => a.writeIntents([intent('s', 1, '2026-02-30', 0, 1)])).toThrow(/date must be YYYY-MM-DD/);
     expect(() => a.writeIntents([intent('s', 0, '2026-02-01', 0, 1)])).toThrow(/dom_id/);
@@ -240,16 +236,16 @@ describe('torn and corrupt journals', () => {
   it('refuses a journal from a newer version', async () => {
     const { dir, pipe, file } = await seeded();
     const all = lines(file);
-    all[0] = all[0]!.replace('"v":1', '"v":2');
+    all[0] = all[0]!.replace('"v":2', '"v":3');
     fs.writeFileSync(file, `${all.join('\n')}\n`);
-    await expect(Ledger.open(dir, pipe)).rejects.toThrow(/newer traffic-import \(journal version 2/);
+    await expect(Ledger.open(dir, pipe)).rejects.toThrow(/newer traffic-import \(journal version 3/);
   });
 
-  it('refuses a journal that belongs to another pipeline', async () => {
+  it('refuses a journal that belongs to another panel', async () => {
     const { dir, pipe, file } = await seeded();
-    const other = path.join(path.dirname(pipe), 'other.json');
-    fs.copyFileSync(file, path.join(dir, `${pipelineIdOf(other)}.jsonl`));
-    await expect(Ledger.open(dir, other)).rejects.toThrow(/belongs to pipeline .*cpanel nightly\.json/);
+    const other = 'https://other.example:8443/enterprise/control/agent.php';
+    fs.copyFileSync(file, path.join(dir, `${ledgerIdOf(other)}.jsonl`));
+    await expect(Ledger.open(dir, other)).rejects.toThrow(/belongs to panel .*cpanel nightly\.json, not https:\/\/other\.example/);
   });
 });
 
