@@ -205,7 +205,8 @@ describe('runPipeline', () => {
   it('runs the stages in order and builds the report from the events a subscriber also sees', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ti-flow-'));
     writeFileSync(path.join(dir, 'in.csv'), 'date,dom_id,smtp_in\n2026-11-01,1,5\n2026-11-01,2,x\n2026-11-02,3,7\n');
-    const pipeline = parsePipeline({ source: { type: 'csv', path: 'in.csv' }, target: { type: 'plesk' } }, path.join(dir, 'p.json'));
+    // A live run has a panel URL: its ledger is the panel's (the API itself is a fake).
+    const pipeline = parsePipeline({ source: { type: 'csv', path: 'in.csv' }, target: { type: 'plesk', url: 'https://plesk.test' } }, path.join(dir, 'p.json'));
     const events = new RunEvents();
     const stages: string[] = [];
     let read = 0;
