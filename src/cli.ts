@@ -175,10 +175,12 @@ async function cmdRuns(args: string[]): Promise<ExitCode> {
   const dirs = wanted
     ? [...new Set(wanted.map((p) => stateDirOf({ flag: values.state, env: process.env, pipeline: p })))]
     : [stateDirOf({ flag: values.state, env: process.env })];
+  // A run is a pipeline's by name (ledger version 2), or by its file (runs of earlier versions recorded the path).
+  const names = wanted && new Set(wanted.map((p) => p.name));
   const ids = wanted && new Set(wanted.map((p) => pipelineIdOf(p.file)));
   const runs = dirs
     .flatMap((d) => listRunsInDir(d))
-    .filter((r) => !ids || ids.has(pipelineIdOf(r.pipeline)))
+    .filter((r) => !ids || names!.has(r.pipeline) || ids.has(pipelineIdOf(r.pipelineFile ?? r.pipeline)))
     .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0))
     .slice(0, limit);
   if (values.json) {

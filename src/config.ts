@@ -179,7 +179,7 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
     target: d.target,
     reconcile: d.reconcile,
     statePath: path.resolve(baseDir, d.state.path),
-    state: { leaseMs: d.state.leaseMs, compactAtBytes: d.state.compactAtBytes },
+    state: { leaseMs: d.state.leaseMs, lockWaitMs: d.state.lockWaitMs, compactAtBytes: d.state.compactAtBytes },
   };
 }
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { TiError } from '../errors.js';
@@ -23,6 +24,8 @@ import {
 export const DEFAULT_COMPACT_AT_BYTES = 64 * 1024 * 1024;
 /** Runs kept by a compaction (older run records are dropped; applied slices and open intents never are). */
 export const DEFAULT_KEEP_RUNS = 1000;
+/** How long a run waits for the panel's lock held by another pipeline's run. */
+export const DEFAULT_LOCK_WAIT_MS = 15 * 60_000;
 
 /** The `state` section of a pipeline (zod 4, unknown keys are errors). docs/ledger.md. */
 export const ledgerConfigSchema = z
@@ -36,6 +39,11 @@ export const ledgerConfigSchema = z
     leaseMs: z.int().min(1000).max(24 * 3600_000).optional(),
     /** Former name of leaseMs (before leases, a lock of another host counted as alive until idle this long). */
     staleAfterMs: z.int().min(1000).max(24 * 3600_000).optional(),
+    /**
+     * The lock is the panel's: a run of another pipeline against the same panel waits this long for it before
+     * giving up (TI_LOCKED). A second run of the same pipeline is refused at once. Default 15 min; 0: never wait.
+     */
+    lockWaitMs: z.int().min(0).max(24 * 3600_000).default(DEFAULT_LOCK_WAIT_MS),
     /** Rewrite the journal to its live content when it is larger than this (checked when the lock is taken). */
     compactAtBytes: z.int().min(1024 * 1024).default(DEFAULT_COMPACT_AT_BYTES),
   })
@@ -50,6 +58,8 @@ export interface LedgerOptions {
   logger?: Logger;
   /** See ledgerConfigSchema.leaseMs. */
   leaseMs?: number;
+  /** See ledgerConfigSchema.lockWaitMs (default 0 here: tests and tools do not wait unless asked). */
+  lockWaitMs?: number;
   /** Name of the pipeline that opens it (named in the lock, so a refused run can say who holds it). */
   pipeline?: string;
   /**
@@ -194,6 +204,7 @@ export class Ledger {
   private currentRunId: string | undefined;
   private readonly log: Logger | undefined;
   private readonly leaseMs: number;
+  private readonly lockWaitMs: number;
   private readonly pipelineName: string;
   private readonly legacyJournal: string | undefined;
   private readonly compactAtBytes: number;
@@ -209,6 +220,7 @@ export class Ledger {
     this.lockPath = path.join(this.stateDir, `${this.ledgerId}.lock`);
     this.log = opts.logger;
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.lockWaitMs = opts.lockWaitMs ?? 0;
     this.pipelineName = opts.pipeline ?? '';
     this.legacyJournal = opts.legacyJournal;
     this.compactAtBytes = opts.compactAtBytes ?? DEFAULT_COMPACT_AT_BYTES;
@@ -383,7 +395,45 @@ export class Ledger {
     this.requireFd();
     if (this.lock) return;
     const runId = newRunId(new Date());
-    this.lock = takeLock({
+    this.lock = await this.takeOrWait(runId);
+    this.pendingRunId = runId;
+    try {
+      this.refreshIfChanged();
+      this.migrateLegacy();
+      this.closeDeadRuns();
+      this.maybeCompact();
+    } catch (err) {
+      this.lock.release();
+      this.lock = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Take the lock; while a live run of ANOTHER pipeline holds it (the lock is the panel's), wait for it up to
+   * lockWaitMs, looking again every quarter lease. A live run of the same pipeline is refused at once.
+   */
+  private async takeOrWait(runId: string): Promise<HeldLock> {
+    const until = Date.now() + this.lockWaitMs;
+    let told = false;
+    for (;;) {
+      try {
+        return this.takeLockOnce(runId);
+      } catch (err) {
+        const holder = err instanceof TiError && err.code === 'TI_LOCKED' ? (err.details?.pipeline as string | undefined) : undefined;
+        const other = holder !== undefined && holder !== this.pipelineName;
+        if (!other || Date.now() >= until) throw err;
+        if (!told) {
+          told = true;
+          this.log?.info({ lock: this.lockPath, holder: err instanceof TiError ? err.details : undefined, waitMs: this.lockWaitMs }, `waiting for the panel's lock: pipeline ${holder} is running against it`);
+        }
+        await sleep(Math.max(50, Math.min(Math.floor(this.leaseMs / 4), until - Date.now())));
+      }
+    }
+  }
+
+  private takeLockOnce(runId: string): HeldLock {
+    return takeLock({
       lockDir: this.lockPath,
       pipeline: this.pipelineName,
       runId,
@@ -398,17 +448,6 @@ export class Ledger {
         this.log?.warn({ lock: this.lockPath, leaseMs: this.leaseMs }, 'the ledger lock was taken over by another run (this one did not renew it within state.leaseMs): no new packet will start');
       },
     });
-    this.pendingRunId = runId;
-    try {
-      this.refreshIfChanged();
-      this.migrateLegacy();
-      this.closeDeadRuns();
-      this.maybeCompact();
-    } catch (err) {
-      this.lock.release();
-      this.lock = undefined;
-      throw err;
-    }
   }
 
   /** Give the lock up (finishRun first). Idempotent. */

@@ -95,7 +95,7 @@ describe('pipeline name and state keys (issue 9 §6, §7)', () => {
   });
 
   it('state.leaseMs defaults to 60 s; staleAfterMs is its former name; both at once is an error', () => {
-    expect(parsePipeline(base, '/p/x.json').state).toEqual({ leaseMs: 60_000, compactAtBytes: 64 * 1024 * 1024 });
+    expect(parsePipeline(base, '/p/x.json').state).toEqual({ leaseMs: 60_000, lockWaitMs: 900_000, compactAtBytes: 64 * 1024 * 1024 });
     expect(parsePipeline({ ...base, state: { leaseMs: 120_000 } }, '/p/x.json').state.leaseMs).toBe(120_000);
     expect(parsePipeline({ ...base, state: { staleAfterMs: 90_000 } }, '/p/x.json').state.leaseMs).toBe(90_000);
     expect(problems({ ...base, state: { leaseMs: 1000, staleAfterMs: 2000 } })).toEqual(['state: give leaseMs (staleAfterMs is its former name), not both']);

@@ -252,6 +252,26 @@ describe('pipeline lock', () => {
     expect(b.openIntents()).toEqual([]); // nothing was written by the stalled run
   });
 
+  it('the lock is the panel\'s: another pipeline waits for it (lockWaitMs), the same pipeline is refused at once', async () => {
+    const { dir, pipe } = setup();
+    const a = await open(dir, pipe, { pipeline: 'cpanel-a' });
+    await a.acquireLock();
+    const same = await open(dir, pipe, { pipeline: 'cpanel-a', lockWaitMs: 60_000 });
+    expect((await lockError(same)).message).toContain('of pipeline cpanel-a');
+    const { log, lines } = captureLogger();
+    const b = await open(dir, pipe, { pipeline: 'opensrs-b', lockWaitMs: 60_000, leaseMs: 1000, logger: log });
+    const taken = b.acquireLock();
+    // Released once b says it is waiting (a signal, not a clock).
+    while (!lines.some((l) => String(l.msg).includes('waiting for the panel\'s lock: pipeline cpanel-a'))) await new Promise((r) => setTimeout(r, 10));
+    expect(b.locked).toBe(false);
+    await a.releaseLock();
+    await taken;
+    expect(b.locked).toBe(true);
+    // Without waiting (lockWaitMs 0, the default of the API) another pipeline is refused like the same one.
+    const c = await open(dir, pipe, { pipeline: 'csv-c' });
+    expect((await lockError(c)).code).toBe('TI_LOCKED');
+  });
+
   it('an empty lock directory or an unreadable owner file is free / stale', async () => {
     const { dir, pipe } = setup();
     const a = await open(dir, pipe);

@@ -55,12 +55,12 @@ describe('run and runs find the same state (built binary)', () => {
     const r = await runCli(['run', p], env);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(path.join(dir, 'state'))).toBe(false);
-    expect(readdirSync(state).some((f) => /^nightly-[0-9a-f]{10}\.jsonl$/.test(f))).toBe(true);
+    expect(readdirSync(state).some((f) => /^panel-127\.0\.0\.1-[0-9a-f]{10}\.jsonl$/.test(f))).toBe(true); // the panel's ledger
     // From another working directory, with only the variable: the run is there.
     const runs = await runCli(['runs', '--json'], env, { cwd: tmp() });
     const list = JSON.parse(runs.stdout);
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ status: 'ok', pipeline: p });
+    expect(list[0]).toMatchObject({ status: 'ok', pipeline: 'nightly', pipelineFile: p });
     expect(list[0].counts.nodes.applied).toBe(2);
   });
 
@@ -75,12 +75,12 @@ describe('run and runs find the same state (built binary)', () => {
     expect(existsSync(path.join(dir, 'state'))).toBe(true);
 
     const one = JSON.parse((await runCli(['runs', p, '--json'], env, { cwd: tmp() })).stdout);
-    expect(one.map((r: { pipeline: string }) => r.pipeline)).toEqual([p]);
+    expect(one.map((r: { pipeline: string }) => r.pipeline)).toEqual(['nightly']);
     const both = JSON.parse((await runCli(['runs', dir, '--json'], env, { cwd: tmp() })).stdout);
-    expect(both.map((r: { pipeline: string }) => path.basename(r.pipeline)).sort()).toEqual(['nightly.json', 'other.json']);
+    expect(both.map((r: { pipeline: string }) => r.pipeline).sort()).toEqual(['nightly', 'other']);
 
     const plain = await runCli(['runs'], env, { cwd: dir });
-    expect(plain.stdout).toContain('nightly.json');
+    expect(plain.stdout).toContain(' nightly '); // runs are listed by pipeline name
     const empty = tmp();
     const none = await runCli(['runs'], env, { cwd: empty });
     expect(none.stdout).toBe(`No runs recorded in ${path.join(empty, 'state')}.\n`);
@@ -116,9 +116,9 @@ describe('run and runs find the same state (built binary)', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(readdirSync(state).filter((f) => f.endsWith('.jsonl'))).toHaveLength(1);
     const runs = JSON.parse((await runCli(['runs', mount, '--json'], env)).stdout);
-    expect(runs.map((r: { status: string; pipeline: string }) => [r.status, r.pipeline])).toEqual([
-      ['ok', path.join(mount, 'nightly.json')],
-      ['ok', path.join(mount, 'nightly.json')],
+    expect(runs.map((r: { status: string; pipeline: string; pipelineFile: string }) => [r.status, r.pipeline, r.pipelineFile])).toEqual([
+      ['ok', 'nightly', path.join(mount, 'nightly.json')],
+      ['ok', 'nightly', path.join(mount, 'nightly.json')],
     ]);
   });
 });
