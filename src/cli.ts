@@ -26,6 +26,8 @@ Usage:
                           [--semantics replace|add] [--dump FILE] [--latency-ms N]
   traffic-import demo [--keep-running]
   traffic-import probe PIPELINE --dom-id N --date YYYY-MM-DD   (live check: does set_traffic replace or add?)
+  traffic-import usage PIPELINE [--month YYYY-MM] [--format table|csv|json] [--out FILE] [--over-only]
+                                [--fail-on-over] [--domains FILE|LIST]   (who is near or over the traffic limit)
 
 Options:
   --dry-run         change nothing anywhere; print recorded → new per node
@@ -249,6 +251,25 @@ async function cmdProbe(args: string[]): Promise<ExitCode> {
   return runProbe({ pipeline: loadPipeline(positionals[0]!), domId, date, env: process.env, log: logger(values) });
 }
 
+async function cmdUsage(args: string[]): Promise<ExitCode> {
+  const { values, positionals } = parse(args, {
+    month: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' },
+    'over-only': { type: 'boolean' }, 'fail-on-over': { type: 'boolean' }, domains: { type: 'string' },
+  });
+  if (positionals.length !== 1) usage('usage takes exactly one PIPELINE file');
+  if (values.format !== undefined && !['table', 'csv', 'json'].includes(values.format)) usage('--format is table, csv or json');
+  const { runUsage } = await import('./usage/index.js');
+  return runUsage({
+    pipeline: loadPipeline(positionals[0]!), env: process.env, log: logger(values),
+    ...(values.month !== undefined ? { month: values.month } : {}),
+    ...(values.format !== undefined ? { format: values.format as 'table' | 'csv' | 'json' } : {}),
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values.domains !== undefined ? { domains: values.domains } : {}),
+    overOnly: values['over-only'] === true, failOnOver: values['fail-on-over'] === true,
+    stdout: process.stdout, stderr: process.stderr,
+  });
+}
+
 /** The directory holding package.json (dist/cli.js → ..). */
 export function packageRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -269,6 +290,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
       case 'emulator': return await cmdEmulator(rest);
       case 'demo': return await cmdDemo(rest);
       case 'probe': return await cmdProbe(rest);
+      case 'usage': return await cmdUsage(rest);
       case '--version': case '-v': {
         const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
         process.stdout.write(`${pkg.version}\n`);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isValidTimeZone } from './dates.js';
 import { TiError } from './errors.js';
 import { foldHttpKeys, httpKeys, type HttpDefaults } from './http/index.js';
 import { secretFromEnv } from './secrets.js';
@@ -36,6 +37,8 @@ export const targetSchema = z.strictObject({
   idMap: z.string().min(1).optional(),
   /** What set_traffic does on this panel: replace the day's values (default) or add to them. */
   setTrafficSemantics: z.enum(['replace', 'add']).default('replace'),
+  /** The panel's time zone (IANA): `usage` reports its current month by default. */
+  timezone: z.string().refine(isValidTimeZone, { error: 'expected an IANA time zone name such as Europe/Berlin' }).default('UTC'),
 }).transform((t) => foldHttpKeys(t, PLESK_HTTP_DEFAULTS));
 
 export const reconcileSchema = z.strictObject({

@@ -12,14 +12,20 @@ import type { Logger } from 'pino';
 import { TiError, type ErrorCode } from '../errors.js';
 import { canonicalDomain, type FullTraffic, type Operator } from '../model.js';
 import { classifySystemCode, NOT_FOUND } from './codes.js';
-import { buildGetPacket, buildGetTrafficPacket, buildSetTrafficPacket, type Filter } from './packet.js';
 import {
-  parseGetResponse, parseGetTrafficResponse, parseSetTrafficResponse, PleskResponseError,
-  type GetResult, type Parsed, type PleskSystemError, type TrafficResult,
+  buildAddonSitesPacket, buildGetPacket, buildGetTrafficPacket, buildServerGetPacket, buildServicePlanByGuidPacket,
+  buildSetTrafficPacket, buildWebspaceGetPacket, type Filter,
+} from './packet.js';
+import {
+  parseGetResponse, parseGetTrafficResponse, parseServerGetResponse, parseServicePlanGetResponse, parseSetTrafficResponse,
+  parseWebspaceDetailsResponse, PleskResponseError, type GetResult, type Parsed, type PleskSystemError, type TrafficResult,
 } from './response.js';
 import { retryLoop } from '../http/index.js';
 import { classifyHttpStatus, classifyTransportError, Transport, type Failure } from './transport.js';
-import type { NodeResult, ObjectErrorHandler, PacketOutcome, PleskApi, PleskClientOptions, SetTrafficNode } from './types.js';
+import type {
+  NodeResult, ObjectErrorHandler, PacketOutcome, PlanDetails, PleskApi, PleskClientOptions, PleskPanelReads, ServerPrefs,
+  SetTrafficNode, SubscriptionDataset, SubscriptionDetails, SubscriptionSummary,
+} from './types.js';
 
 /** Names per `<filter>` and filters (get operations) per packet when resolving (docs/reference/plesk-api-notes.md §7: modest packets). */
 export const NAMES_PER_FILTER = 100;
@@ -43,7 +49,7 @@ function describeNodes(operator: Operator, nodes: readonly SetTrafficNode[]): st
   return `set_traffic to ${operator} dom_id ${first.domId} ${first.date}${more}`;
 }
 
-export class PleskClient implements PleskApi {
+export class PleskClient implements PleskApi, PleskPanelReads {
   readonly #opts: PleskClientOptions;
   readonly #log: Logger;
   readonly #transport: Transport;
@@ -298,6 +304,132 @@ export class PleskClient implements PleskApi {
     const days = out.get(id) ?? new Map<string, FullTraffic>();
     for (const [date, day] of r.traffic) days.set(date, day);
     out.set(id, days);
+  }
+
+  // ---- panel-wide reads (the `usage` command) ----
+
+  /** `server/get` `prefs`: which directions count against traffic limits. */
+  async serverPrefs(): Promise<ServerPrefs> {
+    const r = await this.#read('server get prefs', buildServerGetPacket(['prefs'], this.#opts.packetVersion), parseServerGetResponse);
+    if (r.status === 'error') {
+      throw this.#fatal('TI_PLESK_RESPONSE', `server get prefs: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+    }
+    return r.prefs ?? {};
+  }
+
+  /** Every subscription: one `get` with an empty filter and gen_info (a few hundred bytes per subscription). */
+  async listSubscriptions(): Promise<SubscriptionSummary[]> {
+    const results = await this.#read('webspace get of every subscription', buildWebspaceGetPacket('all', ['gen_info'], this.#opts.packetVersion),
+      parseWebspaceDetailsResponse);
+    const out: SubscriptionSummary[] = [];
+    for (const r of results) {
+      if (r.status === 'error') {
+        throw this.#fatal('TI_PLESK_RESPONSE', `webspace get of every subscription: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+      }
+      if (r.details?.genInfo) out.push(r.details.genInfo);
+    }
+    return out;
+  }
+
+  /**
+   * Datasets for subscription ids: IDS_PER_FILTER ids per filter, FILTERS_PER_PACKET filters per packet, packets
+   * through the shared queue (bounded concurrency). Unknown ids (1013) are absent; another per-object error goes
+   * to `onObjectError` (or stops the run, TI_PLESK_RESPONSE).
+   */
+  async subscriptionDetails(ids: number[], datasets: readonly SubscriptionDataset[], onObjectError?: ObjectErrorHandler): Promise<Map<number, SubscriptionDetails>> {
+    const out = new Map<number, SubscriptionDetails>();
+    const filters: Filter[] = chunk([...new Set(ids)], IDS_PER_FILTER).map((batch) => ({ ids: batch }));
+    await Promise.all(chunk(filters, FILTERS_PER_PACKET).map(async (group) => {
+      const count = group.reduce((n, f) => n + ('ids' in f ? f.ids.length : 0), 0);
+      const what = `webspace get ${datasets.join('+')} of ${count} id(s)`;
+      const results = await this.#read(what, buildWebspaceGetPacket(group, datasets, this.#opts.packetVersion), parseWebspaceDetailsResponse);
+      const asked = new Set(group.flatMap((f) => ('ids' in f ? f.ids : [])));
+      for (const r of results) {
+        const id = r.id ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
+        if (r.status === 'error') {
+          if (r.errcode === NOT_FOUND) continue;
+          if (onObjectError && id !== undefined && asked.has(id)) {
+            onObjectError(id, r.errcode, this.#scrub(r.errtext ?? ''));
+            continue;
+          }
+          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: id ${id ?? '?'}: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { id, errcode: r.errcode });
+        }
+        if (!r.details || !asked.has(r.details.id)) {
+          this.#log.warn({ filterId: r.filterId, id: r.id }, 'webspace get result for an id that was not asked for: ignored');
+          continue;
+        }
+        out.set(r.details.id, r.details);
+      }
+    }));
+    return out;
+  }
+
+  /** Service plans by GUID, many per filter. A GUID that is no service plan (1013: an add-on plan) is absent. */
+  async servicePlans(guids: string[]): Promise<Map<string, PlanDetails>> {
+    const out = new Map<string, PlanDetails>();
+    const unique = [...new Set(guids.map((g) => g.toLowerCase()))];
+    const batches = chunk(unique, IDS_PER_FILTER);
+    await Promise.all(chunk(batches, FILTERS_PER_PACKET).map(async (group) => {
+      const what = `service-plan get of ${group.reduce((n, b) => n + b.length, 0)} guid(s)`;
+      const plans = await this.#read(what, buildServicePlanByGuidPacket(group, this.#opts.packetVersion), parseServicePlanGetResponse);
+      for (const p of plans) {
+        if (p.status === 'error') {
+          if (p.errcode === NOT_FOUND) continue;
+          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${p.errcode ?? '?'}: ${this.#scrub(p.errtext ?? '')}`, { errcode: p.errcode });
+        }
+        // No filter-id in service-plan results (output tree): the plan's own GUID says which one it is.
+        if (p.guid === undefined) continue;
+        const plan: PlanDetails = { guid: p.guid, limits: p.limits };
+        if (p.id !== undefined) plan.id = p.id;
+        if (p.name !== undefined) plan.name = p.name;
+        if (p.externalId !== undefined) plan.externalId = p.externalId;
+        if (p.overuse !== undefined) plan.overuse = p.overuse;
+        out.set(p.guid.toLowerCase(), plan);
+      }
+    }));
+    return out;
+  }
+
+  /** Add-on sites by `parent-id`, many subscriptions per filter (results carry the parent in filter-id). */
+  async addonSites(subscriptionIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    const batches = chunk([...new Set(subscriptionIds)], IDS_PER_FILTER);
+    await Promise.all(chunk(batches, FILTERS_PER_PACKET).map(async (group) => {
+      const what = `site get of the add-on sites of ${group.reduce((n, b) => n + b.length, 0)} subscription(s)`;
+      const results = await this.#read(what, buildAddonSitesPacket(group, this.#opts.packetVersion), (body) => parseGetResponse(body, 'site'));
+      for (const r of results) {
+        if (r.status === 'error') {
+          if (r.errcode === NOT_FOUND) continue;
+          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+        }
+        const owner = r.webspaceId ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
+        if (r.id === undefined || owner === undefined || r.id === owner) continue; // nothing found, or the main site
+        const list = out.get(owner) ?? [];
+        if (!list.includes(r.id)) list.push(r.id);
+        out.set(owner, list);
+      }
+    }));
+    return out;
+  }
+
+  /** Site names → their subscription's id (`site/get` gen_info/webspace-id), many names per filter. */
+  async siteOwners(names: string[]): Promise<Map<string, number>> {
+    const wanted = [...new Set(names.map(canonicalDomain).filter((n) => n !== ''))];
+    const asked = new Set(wanted);
+    const out = new Map<string, number>();
+    await Promise.all(chunk(chunk(wanted, NAMES_PER_FILTER).map((b): Filter => ({ names: b })), FILTERS_PER_PACKET).map(async (group) => {
+      const what = `site get of ${group.reduce((n, f) => n + ('names' in f ? f.names.length : 0), 0)} name(s)`;
+      const results = await this.#read(what, buildGetPacket('site', group, this.#opts.packetVersion), (body) => parseGetResponse(body, 'site'));
+      for (const r of results) {
+        if (r.status === 'error') {
+          if (r.errcode === NOT_FOUND) continue;
+          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+        }
+        const key = [r.asciiName, r.filterId].filter((x): x is string => x !== undefined).map(canonicalDomain).find((k) => asked.has(k));
+        if (key !== undefined && r.webspaceId !== undefined) out.set(key, r.webspaceId);
+      }
+    }));
+    return out;
   }
 
   /** Waits for packets in flight, then closes the connections. Retries still waiting give up. */

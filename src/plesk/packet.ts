@@ -9,7 +9,7 @@ import { create } from 'xmlbuilder2';
 import { TiError } from '../errors.js';
 import { METRICS, XS_INT_MAX, XS_LONG_MAX, type Operator } from '../model.js';
 import { isValidDate } from '../dates.js';
-import type { SetTrafficNode } from './types.js';
+import type { SetTrafficNode, SubscriptionDataset } from './types.js';
 
 export { buildSetTrafficPacket, escapeAttribute, escapeText } from './set-traffic.js';
 
@@ -137,5 +137,67 @@ export function buildServicePlanGetPacket(filter: Filter | 'all', version?: stri
   const get = packet.ele('service-plan').ele('get');
   if (filter === 'all') get.ele('filter');
   else addFilter(get, filter);
+  return serialize(packet);
+}
+
+/** webspace/get dataset groups in the request schema's order (the group is an `all`: any order is valid). */
+const WEBSPACE_DATASET_ORDER: readonly SubscriptionDataset[] = ['gen_info', 'limits', 'stat', 'subscriptions'];
+
+/**
+ * `webspace` → `get` with the given datasets: one `<get>` per filter (many ids or names each), or one with an
+ * empty `<filter/>` for every subscription (`'all'`).
+ */
+export function buildWebspaceGetPacket(filters: 'all' | Filter | readonly Filter[], datasets: readonly SubscriptionDataset[], version?: string): string {
+  const wanted = WEBSPACE_DATASET_ORDER.filter((d) => datasets.includes(d));
+  // An empty <dataset/> makes Plesk leave out the ids (plesk-api-notes.md §5.1).
+  if (wanted.length === 0) throw new TiError('TI_INTERNAL', 'webspace get without a dataset');
+  const list = filters === 'all' ? ['all' as const] : asList(filters);
+  if (list.length === 0) throw new TiError('TI_INTERNAL', 'webspace get packet without filters');
+  const packet = packetRoot(version);
+  const op = packet.ele('webspace');
+  for (const filter of list) {
+    const get = op.ele('get');
+    if (filter === 'all') get.ele('filter');
+    else addFilter(get, filter);
+    const dataset = get.ele('dataset');
+    for (const d of wanted) dataset.ele(d);
+  }
+  return serialize(packet);
+}
+
+/** `site` → `get` of the add-on sites of subscriptions: one `<get>` per batch of `parent-id`s, gen_info. */
+export function buildAddonSitesPacket(parentIds: readonly (readonly number[])[], version?: string): string {
+  if (parentIds.length === 0 || parentIds.some((b) => b.length === 0)) throw new TiError('TI_INTERNAL', 'site get without parent ids');
+  const packet = packetRoot(version);
+  const op = packet.ele('site');
+  for (const batch of parentIds) {
+    const filter = op.ele('get').ele('filter');
+    for (const id of batch) {
+      checkId(id, 'parent-id');
+      filter.ele('parent-id').txt(String(id));
+    }
+    filter.up().ele('dataset').ele('gen_info');
+  }
+  return serialize(packet);
+}
+
+/** `server` → `get` of some information blocks, in the request schema's sequence order. */
+export function buildServerGetPacket(blocks: readonly ('gen_info' | 'stat' | 'prefs')[], version?: string): string {
+  const order = ['gen_info', 'stat', 'prefs'] as const;
+  const packet = packetRoot(version);
+  const get = packet.ele('server').ele('get');
+  for (const b of order) if (blocks.includes(b)) get.ele(b);
+  return serialize(packet);
+}
+
+/** `service-plan` → `get` by GUID: one `<get>` per batch of GUIDs. */
+export function buildServicePlanByGuidPacket(guids: readonly (readonly string[])[], version?: string): string {
+  if (guids.length === 0 || guids.some((b) => b.length === 0)) throw new TiError('TI_INTERNAL', 'service-plan get without guids');
+  const packet = packetRoot(version);
+  const op = packet.ele('service-plan');
+  for (const batch of guids) {
+    const filter = op.ele('get').ele('filter');
+    for (const g of batch) filter.ele('guid').txt(g);
+  }
   return serialize(packet);
 }

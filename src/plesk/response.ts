@@ -5,7 +5,7 @@
 import type { FullTraffic, Operator } from '../model.js';
 import { TRAFFIC_FIELDS, XS_LONG_MAX } from '../model.js';
 import { isValidDate } from '../dates.js';
-import type { NodeResult, SetTrafficNode } from './types.js';
+import type { LimitValue, NodeResult, ServerPrefs, SetTrafficNode, SubscriptionDetails, SubscriptionSummary } from './types.js';
 import { childNamed, childText, childrenNamed, parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
 
 const XS_LONG_MIN = -XS_LONG_MAX - 1n;
@@ -40,6 +40,8 @@ export interface GetResult extends ResultBase {
   name?: string;
   /** gen_info/ascii-name (the punycode form). */
   asciiName?: string;
+  /** gen_info/webspace-id of a site: the subscription it belongs to. */
+  webspaceId?: number;
 }
 
 export interface TrafficResult extends ResultBase {
@@ -53,8 +55,8 @@ export interface ServicePlan extends ResultBase {
   externalId?: string;
   /** limits/overuse: block, notify, normal, not_suspend, not_suspend_notify (docs/reference/plesk-api-notes.md §6.2). */
   overuse?: string;
-  /** limits/limit name → value (xs:long; -1 = unlimited), e.g. max_traffic in bytes per month. */
-  limits: Map<string, bigint>;
+  /** limits/limit name → value (xs:long; -1 = unlimited; or a percentage), e.g. max_traffic in bytes per month. */
+  limits: Map<string, LimitValue>;
 }
 
 function fail(message: string): never {
@@ -185,6 +187,8 @@ export function parseGetResponse(xml: string, operator: Operator): Parsed<GetRes
         if (name !== undefined) r.name = name;
         const ascii = childText(genInfo, 'ascii-name');
         if (ascii !== undefined) r.asciiName = ascii;
+        const webspaceId = childText(genInfo, 'webspace-id');
+        if (webspaceId !== undefined) r.webspaceId = parseUint(webspaceId, `get result ${i + 1}: webspace-id`);
       }
       return r;
     }),
@@ -228,16 +232,117 @@ export function parseServicePlanGetResponse(xml: string): Parsed<ServicePlan[]> 
       if (externalId !== undefined && externalId !== '') plan.externalId = externalId;
       const limits = childNamed(el, 'limits');
       if (limits) {
-        const overuse = childText(limits, 'overuse');
-        if (overuse !== undefined) plan.overuse = overuse;
-        for (const limit of childrenNamed(limits, 'limit')) {
-          const limitName = childText(limit, 'name');
-          const value = childText(limit, 'value');
-          if (!limitName || value === undefined) fail(`${where}: a limit without name or value`);
-          plan.limits.set(limitName, parseLong(value, `${where}: limit ${limitName}`));
-        }
+        const parsed = parseLimits(limits, where);
+        if (parsed.overuse !== undefined) plan.overuse = parsed.overuse;
+        plan.limits = parsed.values;
       }
       return plan;
     }),
   );
+}
+
+/**
+ * A limit value: a whole number (xs:long, -1 = unlimited) or a percentage such as `80%` (the form Plesk's CLI
+ * takes for soft limits; a panel may answer it although the schema says long).
+ */
+export function parseLimitValue(text: string, what: string): LimitValue {
+  const pct = /^(\d{1,3}(?:\.\d+)?)\s*%$/.exec(text);
+  if (pct) return { percent: Number(pct[1]) };
+  return parseLong(text, what);
+}
+
+/** A `limits` group (domainLimits): overuse?, limit{name, value}*. */
+function parseLimits(el: XmlElement, where: string): { overuse?: string; values: Map<string, LimitValue> } {
+  const values = new Map<string, LimitValue>();
+  for (const limit of childrenNamed(el, 'limit')) {
+    const name = childText(limit, 'name');
+    const value = childText(limit, 'value');
+    if (!name || value === undefined) fail(`${where}: a limit without name or value`);
+    values.set(name, parseLimitValue(value, `${where}: limit ${name}`));
+  }
+  const overuse = childText(el, 'overuse');
+  return { ...(overuse !== undefined && overuse !== '' ? { overuse } : {}), values };
+}
+
+function parseBool(text: string | undefined, what: string): boolean {
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  fail(`${what} ${JSON.stringify(text ?? null)} is not a boolean`);
+}
+
+function parseSize(text: string | undefined, what: string): bigint {
+  if (text === undefined || !/^\d{1,20}$/.test(text)) fail(`${what} ${JSON.stringify(text ?? null)} is not a byte count`);
+  return BigInt(text);
+}
+
+/** A webspace `get` result with its datasets (`gen_info`, `limits`, `subscriptions`, `stat`). */
+export interface WebspaceDetailsResult extends ResultBase {
+  details?: SubscriptionDetails;
+}
+
+/** `webspace` → `get` results with the datasets that are there; error results carry none. */
+export function parseWebspaceDetailsResponse(xml: string): Parsed<WebspaceDetailsResult[]> {
+  return withPacket(xml, 'webspace', (op) =>
+    operationResults(op, 'get').map((el, i): WebspaceDetailsResult => {
+      const where = `webspace get result ${i + 1}`;
+      const r: WebspaceDetailsResult = parseResultBase(el, where);
+      const data = childNamed(el, 'data');
+      if (r.status !== 'ok' || r.id === undefined || !data) return r;
+      const details: SubscriptionDetails = { id: r.id };
+      const gen = childNamed(data, 'gen_info');
+      if (gen) {
+        const summary: SubscriptionSummary = {
+          id: r.id,
+          name: childText(gen, 'name') ?? '',
+          asciiName: childText(gen, 'ascii-name') ?? '',
+          status: parseUint(childText(gen, 'status') ?? '', `${where}: gen_info/status`),
+        };
+        if (summary.asciiName === '') fail(`${where}: gen_info without ascii-name`);
+        details.genInfo = summary;
+      }
+      const limits = childNamed(data, 'limits');
+      if (limits) details.limits = parseLimits(limits, where);
+      const subs = childNamed(data, 'subscriptions');
+      const sub = subs && childNamed(subs, 'subscription');
+      if (sub) {
+        details.subscription = {
+          locked: parseBool(childText(sub, 'locked'), `${where}: subscription/locked`),
+          synchronized: parseBool(childText(sub, 'synchronized'), `${where}: subscription/synchronized`),
+          planGuids: childrenNamed(sub, 'plan').map((p) => childText(p, 'plan-guid') ?? '').filter((g) => g !== ''),
+        };
+      }
+      const stat = childNamed(data, 'stat');
+      if (stat) {
+        details.stat = {
+          traffic: parseSize(childText(stat, 'traffic'), `${where}: stat/traffic`),
+          trafficPrevday: parseSize(childText(stat, 'traffic_prevday'), `${where}: stat/traffic_prevday`),
+        };
+      }
+      r.details = details;
+      return r;
+    }),
+  );
+}
+
+/** `server` → `get`: the result's status, and the preferences when asked for. */
+export function parseServerGetResponse(xml: string): Parsed<ResultBase & { prefs?: ServerPrefs; serverName?: string }> {
+  return withPacket(xml, 'server', (op) => {
+    const results = operationResults(op, 'get');
+    if (results.length !== 1) fail(`${results.length} server get results for one request`);
+    const el = results[0]!;
+    const r: ResultBase & { prefs?: ServerPrefs; serverName?: string } = parseResultBase(el, 'server get result');
+    const prefs = childNamed(el, 'prefs');
+    if (prefs) {
+      const out: ServerPrefs = {};
+      const accounting = childText(prefs, 'traffic_accounting');
+      if (accounting !== undefined && accounting !== '') out.trafficAccounting = parseUint(accounting, 'server prefs: traffic_accounting');
+      const ttl = childText(prefs, 'stat_ttl');
+      if (ttl !== undefined && ttl !== '') out.statTtl = parseUint(ttl, 'server prefs: stat_ttl');
+      r.prefs = out;
+    }
+    const gen = childNamed(el, 'gen_info');
+    const name = gen && childText(gen, 'server_name');
+    if (name !== undefined) r.serverName = name;
+    return r;
+  });
 }

@@ -74,3 +74,67 @@ export interface PleskApi {
   setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean }): Promise<PacketOutcome>;
   close(): Promise<void>;
 }
+
+/**
+ * A limit value as a panel writes it: bytes/counts (xs:long, -1 = unlimited), or a percentage of the hard
+ * limit — Plesk's CLI takes `max_traffic_soft 80%` (plesk-api-notes.md §6.2), so a panel may answer one.
+ */
+export type LimitValue = bigint | { percent: number };
+
+/** A subscription as `webspace/get` `gen_info` names it. */
+export interface SubscriptionSummary {
+  id: number;
+  /** Display name (Unicode for an IDN). */
+  name: string;
+  /** Punycode form. */
+  asciiName: string;
+  /** gen_info/status: 0 active, 16 disabled by the administrator, … (objectStatus). */
+  status: number;
+}
+
+/** Datasets `subscriptionDetails` can ask for (webspace/get). */
+export type SubscriptionDataset = 'gen_info' | 'limits' | 'subscriptions' | 'stat';
+
+export interface SubscriptionDetails {
+  id: number;
+  genInfo?: SubscriptionSummary;
+  /** `limits`: the effective limits (plan, customization and add-ons applied). */
+  limits?: { overuse?: string; values: Map<string, LimitValue> };
+  /** `subscriptions`: the plans it is based on (main plan and add-ons); absent for a custom subscription. */
+  subscription?: { locked: boolean; synchronized: boolean; planGuids: string[] };
+  /** `stat`: this month's and the previous day's traffic as the panel counts it. */
+  stat?: { traffic: bigint; trafficPrevday: bigint };
+}
+
+/** A service plan as `service-plan/get` describes it (its limits; other setting groups are not read). */
+export interface PlanDetails {
+  id?: number;
+  name?: string;
+  guid: string;
+  externalId?: string;
+  overuse?: string;
+  limits: Map<string, LimitValue>;
+}
+
+/** Server preferences (`server/get` `prefs`) the tool uses. */
+export interface ServerPrefs {
+  /** Directions that count against traffic limits: 1 inbound, 2 outbound, 3 both; undefined when not answered. */
+  trafficAccounting?: number;
+  /** Months statistics are kept. */
+  statTtl?: number;
+}
+
+/** Panel-wide reads (the `usage` command), batched like the rest: many ids or GUIDs per filter. */
+export interface PleskPanelReads {
+  serverPrefs(): Promise<ServerPrefs>;
+  /** Every subscription (one `get` with an empty filter, gen_info only). */
+  listSubscriptions(): Promise<SubscriptionSummary[]>;
+  /** Datasets for ids; unknown ids (1013) are absent. */
+  subscriptionDetails(ids: number[], datasets: readonly SubscriptionDataset[], onObjectError?: ObjectErrorHandler): Promise<Map<number, SubscriptionDetails>>;
+  /** Service plans by GUID (lower-case keys); GUIDs that are no service plan (an add-on plan, a deleted plan) are absent. */
+  servicePlans(guids: string[]): Promise<Map<string, PlanDetails>>;
+  /** Add-on sites of subscriptions: subscription id → site ids (main sites are not listed). */
+  addonSites(subscriptionIds: number[]): Promise<Map<number, number[]>>;
+  /** Site names (canonical) → the id of the subscription each belongs to; unknown names are absent. */
+  siteOwners(names: string[]): Promise<Map<string, number>>;
+}
