@@ -57,7 +57,7 @@ describe('against the emulator', () => {
     const { emu, client } = await setup();
     const all = await client.listSubscriptions();
     expect(emu.requests).toBe(1);
-    expect(all.map((s) => s.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 1134, 1135, 1234]);
+    expect(all.map((s) => s.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 1134, 1135, 1234]);
     expect(all[3]).toEqual({ id: 4, name: 'bücher.example', asciiName: 'xn--bcher-kva.example', status: 0 });
   });
 

@@ -58,6 +58,9 @@ const EXPECTED_JSON = {
     { id: 7, name: 'cpanel-bob.net', plan: 'Standard 6 GiB', customized: false, overuse: 'block', maxTraffic: 6442450944, maxTrafficSoft: 5368709120, used: 3222274048, usedMail: 0, percent: 50.01, status: 'ok' },
     { id: 8, name: 'opensrs-one.com', plan: 'base_plan', customized: false, overuse: 'notify', maxTraffic: 107374182400, maxTrafficSoft: 85899345920, used: 0, usedMail: 0, percent: 0, status: 'ok' },
     { id: 9, name: 'opensrs-two.com', plan: null, customized: false, overuse: null, maxTraffic: null, maxTrafficSoft: null, used: 0, usedMail: 0, percent: null, status: 'unlimited' },
+    // 59768832 web + 11110 mail on 2026-11-02 (the maillog sample's subscription).
+    { id: 13, name: 'alpha.example', plan: 'base_plan', customized: false, overuse: 'notify', maxTraffic: 107374182400, maxTrafficSoft: 85899345920, used: 59779942, usedMail: 11110, percent: 0.05, status: 'ok' },
+    { id: 14, name: 'beta.example', plan: 'base_plan', customized: false, overuse: 'notify', maxTraffic: 107374182400, maxTrafficSoft: 85899345920, used: 0, usedMail: 0, percent: 0, status: 'ok' },
   ],
 };
 
@@ -71,22 +74,26 @@ const EXPECTED_CSV = `id,name,plan,customized,overuse,maxTraffic,maxTrafficSoft,
 7,cpanel-bob.net,Standard 6 GiB,false,block,6442450944,5368709120,3222274048,0,50.01,ok,2026-11,3222274048,active
 8,opensrs-one.com,base_plan,false,notify,107374182400,85899345920,0,0,0.00,ok,2026-11,0,active
 9,opensrs-two.com,,false,,,,0,0,,unlimited,2026-11,0,active
+13,alpha.example,base_plan,false,notify,107374182400,85899345920,59779942,11110,0.05,ok,2026-11,59768832,active
+14,beta.example,base_plan,false,notify,107374182400,85899345920,0,0,0.00,ok,2026-11,0,active
 `;
 
 const EXPECTED_TABLE = `Traffic in 2026-11 (counted: inbound + outbound, all protocols; add-on sites included)
 
-SUBSCRIPTION      ID  STATE   PLAN            CUSTOM       USED       MAIL   WEB/FTP       LIMIT       SOFT             %  STATUS     OVERUSE
-example.com        1  active  Standard 6 GiB  no       5.27 GiB  16.64 MiB  5.25 GiB    6.00 GiB   5.00 GiB        87.88%  soft       block (usage cannot go beyond the limit)
-example.net        2  active  base_plan       no            0 B        0 B       0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
-shop.example.org   3  active  base_plan       no            0 B        0 B       0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
-bücher.example     4  active  base_plan       no      16.00 PiB   8.00 PiB  8.00 PiB  100.00 GiB  80.00 GiB  16777216.00%  over       notify (overuse allowed; e-mail when a limit is reached)
-mail-heavy.com     5  active  Unlimited       no            0 B        0 B       0 B   unlimited          -             -  unlimited  normal (overuse allowed; suspended when a limit is reached)
-cpanel-alice.com   6  active  Standard 6 GiB  yes           0 B        0 B       0 B   20.00 GiB  16.00 GiB         0.00%  ok         not_suspend_notify (overuse allowed; never suspended; e-mail when a limit is reached)
-cpanel-bob.net     7  active  Standard 6 GiB  no       3.00 GiB        0 B  3.00 GiB    6.00 GiB   5.00 GiB        50.01%  ok         block (usage cannot go beyond the limit)
-opensrs-one.com    8  active  base_plan       no            0 B        0 B       0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
-opensrs-two.com    9  active  -               no            0 B        0 B       0 B   unlimited          -             -  unlimited  -
+SUBSCRIPTION      ID  STATE   PLAN            CUSTOM       USED       MAIL    WEB/FTP       LIMIT       SOFT             %  STATUS     OVERUSE
+example.com        1  active  Standard 6 GiB  no       5.27 GiB  16.64 MiB   5.25 GiB    6.00 GiB   5.00 GiB        87.88%  soft       block (usage cannot go beyond the limit)
+example.net        2  active  base_plan       no            0 B        0 B        0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
+shop.example.org   3  active  base_plan       no            0 B        0 B        0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
+bücher.example     4  active  base_plan       no      16.00 PiB   8.00 PiB   8.00 PiB  100.00 GiB  80.00 GiB  16777216.00%  over       notify (overuse allowed; e-mail when a limit is reached)
+mail-heavy.com     5  active  Unlimited       no            0 B        0 B        0 B   unlimited          -             -  unlimited  normal (overuse allowed; suspended when a limit is reached)
+cpanel-alice.com   6  active  Standard 6 GiB  yes           0 B        0 B        0 B   20.00 GiB  16.00 GiB         0.00%  ok         not_suspend_notify (overuse allowed; never suspended; e-mail when a limit is reached)
+cpanel-bob.net     7  active  Standard 6 GiB  no       3.00 GiB        0 B   3.00 GiB    6.00 GiB   5.00 GiB        50.01%  ok         block (usage cannot go beyond the limit)
+opensrs-one.com    8  active  base_plan       no            0 B        0 B        0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
+opensrs-two.com    9  active  -               no            0 B        0 B        0 B   unlimited          -             -  unlimited  -
+alpha.example     13  active  base_plan       no      57.01 MiB  10.84 KiB  57.00 MiB  100.00 GiB  80.00 GiB         0.05%  ok         notify (overuse allowed; e-mail when a limit is reached)
+beta.example      14  active  base_plan       no            0 B        0 B        0 B  100.00 GiB  80.00 GiB         0.00%  ok         notify (overuse allowed; e-mail when a limit is reached)
 
-9 subscription(s): 1 over, 1 soft, 5 ok, 2 unlimited
+11 subscription(s): 1 over, 1 soft, 7 ok, 2 unlimited
 `;
 
 let emu: Emulator;
@@ -107,7 +114,7 @@ describe('usage against the sample fixture (2026-11)', () => {
     expect(JSON.parse(r.stdout)).toEqual(EXPECTED_JSON);
     // Keys in the contract's order, nothing more.
     expect(Object.keys(JSON.parse(r.stdout).subscriptions[0])).toEqual(['id', 'name', 'plan', 'customized', 'overuse', 'maxTraffic', 'maxTrafficSoft', 'used', 'usedMail', 'percent', 'status']);
-    expect(r.stderr).toBe('usage 2026-11: 9 subscription(s): 1 over, 1 soft, 5 ok, 2 unlimited\n');
+    expect(r.stderr).toBe('usage 2026-11: 11 subscription(s): 1 over, 1 soft, 7 ok, 2 unlimited\n');
   });
 
   it('CSV (bytes) when stdout is no terminal and no --format is given', async () => {
