@@ -20,6 +20,7 @@ const HELP = `traffic-import — put mail traffic measured outside Plesk into Pl
 Usage:
   traffic-import run PIPELINE|DIR... [--dry-run] [--out DIR] [--report FILE] [--rejects FILE]
                               [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--state DIR] [--shard I/N]
+                              [--workers N]
   traffic-import validate PIPELINE|DIR...
   traffic-import runs [PIPELINE|DIR...] [--state DIR] [--limit N] [--json]
   traffic-import emulator [--fixture FILE] [--host 127.0.0.1] [--port 8443] [--tls-cert PEM --tls-key PEM]
@@ -39,6 +40,8 @@ Options:
                     state.path, ./state/ beside the pipeline file)
   --shard I/N       run only pipelines k with k mod N = I (0-based; default from JOB_COMPLETION_INDEX
                     and TRAFFIC_IMPORT_SHARDS)
+  --workers N       threads that read one large CSV file (default: the available cores for a file of
+                    16 MiB or more, else 1; 1 = read in the main thread)
   --log-level LEVEL pino level (default info; env LOG_LEVEL)
   --json-logs       JSON logs even on a TTY
 
@@ -92,8 +95,11 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
     to: { type: 'string' },
     state: { type: 'string' },
     shard: { type: 'string' },
+    workers: { type: 'string' },
   });
   if (positionals.length === 0) usage('run takes one or more PIPELINE files or directories');
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) usage('--workers expects a whole number 1..256');
   const from = dateFlag('from', values.from);
   const to = dateFlag('to', values.to);
   if (from && to && from > to) usage(`--from ${from} is after --to ${to}`);
@@ -128,6 +134,7 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
       ...(values.rejects ? { rejectsPath: perPipelinePath(values.rejects, name, several) } : {}),
       ...(from ? { from } : {}),
       ...(to ? { to } : {}),
+      ...(workers !== undefined ? { workers } : {}),
       env: envForPipeline(process.env, name),
       log,
     });
