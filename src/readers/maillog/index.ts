@@ -14,7 +14,8 @@ import { forEachLine, peekLines } from '../../input/lines.js';
 import type { Reader, ReaderContext } from '../types.js';
 import { StreamClock, shiftClock } from './clock.js';
 import { maillogSourceSchema, type MaillogSourceConfig } from './config.js';
-import { Domains, loadUserMap } from './domains.js';
+import { Domains, loadUserMap, type DomainOf } from './domains.js';
+import { own } from './text.js';
 import { DovecotAccounting, type DovecotSink } from './dovecot.js';
 import { EnvelopeParser, stampOf, type Stamp } from './envelope.js';
 import { PostfixAccounting, type PostfixSink } from './postfix.js';
@@ -33,6 +34,7 @@ export const MAILLOG_IGNORED = {
 } as const;
 
 const DAY_MS = 86_400_000;
+const NO_DOMAIN: DomainOf = { kind: 'invalid', reason: 'no @ in the address' };
 /** Lines looked at for a file's first time stamp (ordering) before the file is put last. */
 const PEEK_LINES = 10_000;
 const READ_CHUNK = 1 << 20;
@@ -63,6 +65,7 @@ class MaillogRun implements PostfixSink, DovecotSink {
   private readonly userMap: Map<string, string> | undefined;
   private readonly tally = new DayTally();
   private readonly ignoredCounts = new Map<string, number>();
+  private readonly addressCache = new Map<string, DomainOf>();
   private readonly zone: string;
   private file = '';
   private minClock = Infinity;
@@ -177,17 +180,26 @@ class MaillogRun implements PostfixSink, DovecotSink {
   // ── sinks ──
 
   count(day: string, address: string, metric: MetricIndex, bytes: number, file: string, line: number): void {
-    const part = Domains.partOf(address);
-    if (part === undefined) return this.ignore(MAILLOG_IGNORED.noDomain);
-    const d = this.domains.of(part);
+    const d = this.domainOfAddress(address);
     if (d.kind === 'domain') this.tally.add(day, d.name, metric, bytes, file, line);
     else this.ignore(d.kind === 'ignored' ? MAILLOG_IGNORED.ignoredDomain : MAILLOG_IGNORED.noDomain);
   }
 
+  /** The domain of a mail address, cached by the whole address (a log repeats a few thousand of them). */
+  private domainOfAddress(address: string): DomainOf {
+    let d = this.addressCache.get(address);
+    if (d === undefined) {
+      const part = Domains.partOf(address);
+      d = part === undefined ? NO_DOMAIN : this.domains.of(part);
+      if (this.addressCache.size >= 50_000) this.addressCache.clear();
+      this.addressCache.set(own(address), d);
+    }
+    return d;
+  }
+
   hold(day: string, address: string, metric: MetricIndex, cause: HoldCause): void {
-    const part = Domains.partOf(address);
-    const d = part === undefined ? undefined : this.domains.of(part);
-    if (d?.kind === 'domain') this.tally.hold(day, d.name, metric, cause);
+    const d = this.domainOfAddress(address);
+    if (d.kind === 'domain') this.tally.hold(day, d.name, metric, cause);
   }
 
   holdSession(day: string, user: string, cause: HoldCause): void {

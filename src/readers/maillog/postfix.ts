@@ -85,7 +85,20 @@ class Msg {
   constructor(readonly qid: string) {}
 }
 
-const LOCAL_AGENTS = new Set(['local', 'virtual', 'lmtp', 'pipe']);
+/** Delivery agents: local(8) itself, the other local ones (virtual, lmtp, pipe), smtp, anything else. */
+const LOCAL = 0;
+const LOCAL_OTHER = 1;
+const REMOTE = 2;
+const OTHER = 3;
+type Agent = typeof LOCAL | typeof LOCAL_OTHER | typeof REMOTE | typeof OTHER;
+
+/** The agent of a tag (`postfix/lmtp`, `postfix/relay/smtp`): its last component, compared in place. */
+function agentOf(program: string): Agent {
+  if (program.endsWith('/smtp')) return REMOTE;
+  if (program.endsWith('/lmtp') || program.endsWith('/virtual') || program.endsWith('/pipe')) return LOCAL_OTHER;
+  if (program.endsWith('/local')) return LOCAL;
+  return OTHER;
+}
 const CHAIN_MAX = 16;
 
 export class PostfixAccounting {
@@ -94,6 +107,8 @@ export class PostfixAccounting {
   private readonly settling = new Map<string, Msg>();
   private readonly trusted = new BlockList();
   private readonly trustedCache = new Map<string, boolean>();
+  /** relay= text → is it a content filter (a server has few relays). */
+  private readonly hopCache = new Map<string, boolean>();
   private readonly filterRelays: Set<string>;
   private readonly filterTransports: Set<string>;
   /** Any Postfix line was seen: smtp metrics are 0 (not missing) where nothing was counted. */
@@ -129,38 +144,34 @@ export class PostfixAccounting {
     this.seen = true;
     // Queue id: short (hex, upper case) or long (enable_long_queue_ids: digits and consonants), then ': '.
     let i = start;
-    let hex = true;
-    let long = true;
-    for (; i < text.length; i++) {
+    let kinds = HEX | LONG;
+    const end = Math.min(text.length, start + 25);
+    for (; i < end; i++) {
       const c = text.charCodeAt(i);
       if (c === 58) break;
-      if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70))) hex = false;
-      if (!isLongIdChar(c)) {
-        long = false;
-        if (!hex) return;
-      }
+      kinds &= c < 128 ? (ID_CHARS[c] as number) : 0;
+      if (kinds === 0) return;
     }
     const len = i - start;
-    if (text.charCodeAt(i + 1) !== 32 || !((hex && len >= 5) || (long && len >= 10)) || len > 24) return;
-    const qid = own(text.slice(start, i));
+    if (text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32 || !(((kinds & HEX) !== 0 && len >= 5) || ((kinds & LONG) !== 0 && len >= 10))) return;
+    // Copied (own) only where it becomes a map key: a lookup needs no copy.
+    const qid = text.slice(start, i);
     const p = i + 2;
-    const slash = program.lastIndexOf('/');
-    const daemon = program.slice(slash + 1);
     switch (text.charCodeAt(p)) {
       case 102: // from=<…>, size=…
-        if (daemon.endsWith('qmgr') && text.startsWith('from=<', p)) this.qmgr(qid, text, p, file, lineNo);
+        if (program.endsWith('qmgr') && text.startsWith('from=<', p)) this.qmgr(qid, text, p, file, lineNo);
         return;
       case 114: // removed
         if (text.startsWith('removed', p) && text.length - p <= 8) this.removed(qid, moment);
         return;
       case 99: // client=…
-        if (text.startsWith('client=', p) && daemon.endsWith('smtpd')) this.client(qid, text, p, file, lineNo);
+        if (text.startsWith('client=', p) && program.endsWith('smtpd')) this.client(qid, text, p, file, lineNo);
         return;
       case 117: // uid=0 from=<root>
-        if (daemon === 'pickup' && text.startsWith('uid=', p)) this.pickup(qid);
+        if (program.endsWith('/pickup') && text.startsWith('uid=', p)) this.pickup(qid);
         return;
       case 116: // to=<…>, …, status=…
-        if (text.startsWith('to=<', p)) this.delivery(qid, program, daemon, text, p, moment, file, lineNo);
+        if (text.startsWith('to=<', p)) this.delivery(qid, program, agentOf(program), text, p, moment, file, lineNo);
         return;
       default:
     }
@@ -259,8 +270,8 @@ export class PostfixAccounting {
       m = undefined;
     }
     if (m === undefined) {
-      m = new Msg(qid);
-      this.live.set(qid, m);
+      m = new Msg(own(qid));
+      this.live.set(m.qid, m);
     }
     if (sasl !== undefined && sasl !== '') {
       m.kind = 'auth';
@@ -300,10 +311,10 @@ export class PostfixAccounting {
       this.settling.delete(qid);
       this.over(earlier);
     }
-    this.settling.set(qid, m);
+    this.settling.set(m.qid, m);
   }
 
-  private delivery(qid: string, program: string, daemon: string, text: string, p: number, moment: Moment, file: string, lineNo: number): void {
+  private delivery(qid: string, program: string, agent: Agent, text: string, p: number, moment: Moment, file: string, lineNo: number): void {
     const st = text.indexOf(', status=', p);
     // Every delivery line ends with status=…: without it the line is cut, and may have been a `sent` one: what it
     // would have counted is held back (when the message and the recipient are known).
@@ -312,11 +323,11 @@ export class PostfixAccounting {
       this.sink.reject(file, lineNo, 'R_PARSE', reason);
       const m = this.live.get(qid);
       const toEnd = text.indexOf('>', p + 4);
-      const local = LOCAL_AGENTS.has(daemon) ? true : daemon === 'smtp' ? false : undefined;
-      if (m !== undefined && toEnd > 0 && local !== undefined && m.sender !== '' && m.sender !== undefined) {
-        const d: Delivery = { local, to: own(text.slice(p + 4, toEnd)), origTo: undefined, size: 0, day: moment.day, file, line: lineNo, lost: { code: 'R_PARSE', reason, file, line: lineNo } };
+      if (m !== undefined && toEnd > 0 && agent !== OTHER && m.sender !== '' && m.sender !== undefined) {
+        const local = agent !== REMOTE;
+        const d: Delivery = { local, to: text.slice(p + 4, toEnd), origTo: undefined, size: 0, day: moment.day, file, line: lineNo, lost: { code: 'R_PARSE', reason, file, line: lineNo } };
         if (m.settled) this.apply(m, d);
-        else (m.pending ??= []).push(d);
+        else this.wait(m, d);
       }
       return;
     }
@@ -329,11 +340,11 @@ export class PostfixAccounting {
     if (toEnd < 0 || toEnd > st || relayAt < 0 || relayAt > st) {
       return this.sink.reject(file, lineNo, 'R_PARSE', 'status=sent line without to=<…> and relay=');
     }
-    const to = own(text.slice(p + 4, toEnd));
+    const to = text.slice(p + 4, toEnd);
     let origTo: string | undefined;
     if (text.startsWith(', orig_to=<', toEnd + 1)) {
       const end = text.indexOf('>', toEnd + 12);
-      if (end > 0 && end < st) origTo = own(text.slice(toEnd + 12, end));
+      if (end > 0 && end < st) origTo = text.slice(toEnd + 12, end);
     }
     const relayEnd = text.indexOf(',', relayAt + 8);
     const relay = text.slice(relayAt + 8, relayEnd < 0 || relayEnd > st ? st : relayEnd);
@@ -342,7 +353,7 @@ export class PostfixAccounting {
     if (this.isFilterHop(program, relay)) {
       this.sink.ignore(IGNORED.filterHop);
       // The copy is re-injected for the expanded recipient: remember the alias (a forwarder) it was for.
-      if (m !== undefined && origTo !== undefined && origTo !== to && origTo.includes('@')) (m.aliases ??= new Map()).set(to, origTo);
+      if (m !== undefined && origTo !== undefined && origTo !== to && origTo.includes('@')) (m.aliases ??= new Map()).set(own(to), own(origTo));
       // The last "queued as Q2" of the reply names the copy (earlier ones may be the filter's own text).
       const q = text.lastIndexOf('queued as ');
       if (q > st && m !== undefined) {
@@ -352,7 +363,7 @@ export class PostfixAccounting {
       }
       return;
     }
-    if (daemon === 'local') {
+    if (agent === LOCAL) {
       const f = text.indexOf('(forwarded as ', st);
       if (f >= 0) {
         // local(8) re-queued the message for an alias or .forward: the new message is the delivery.
@@ -365,13 +376,11 @@ export class PostfixAccounting {
         return;
       }
     }
-    let local: boolean;
-    if (LOCAL_AGENTS.has(daemon)) local = true;
-    else if (daemon === 'smtp') local = false;
-    else {
+    if (agent === OTHER) {
       this.sink.ignore(IGNORED.otherAgent);
       return;
     }
+    const local = agent !== REMOTE;
     if (m === undefined || (m.size < 0 && m.sizeLost === undefined)) {
       this.sink.ignore(IGNORED.noSize);
       return;
@@ -382,16 +391,23 @@ export class PostfixAccounting {
     }
     const d: Delivery = { local, to, origTo, size: m.size, day: moment.day, file, line: lineNo, ...(m.size < 0 ? { lost: m.sizeLost! } : {}) };
     if (m.settled) this.apply(m, d);
-    else (m.pending ??= []).push(d);
+    else this.wait(m, d);
   }
 
   // ── settling ──
 
+  /** A delivery of an unsettled message waits in it (its strings copied: they outlive the line). */
+  private wait(m: Msg, d: Delivery): void {
+    d.to = own(d.to);
+    if (d.origTo !== undefined) d.origTo = own(d.origTo);
+    (m.pending ??= []).push(d);
+  }
+
   private get(qid: string): Msg {
     let m = this.live.get(qid);
     if (m === undefined) {
-      m = new Msg(qid);
-      this.live.set(qid, m);
+      m = new Msg(own(qid));
+      this.live.set(m.qid, m);
     }
     return m;
   }
@@ -493,6 +509,21 @@ export class PostfixAccounting {
   /** `relay=NAME[ADDR]:PORT` compared as `ADDR:PORT` (`[ADDR]:PORT` for IPv6); a relay without an address is a
    *  transport name (pipe's `relay=filter`); so is a service name in the tag (`postfix/amavis/smtp`). */
   private isFilterHop(program: string, relay: string): boolean {
+    let hop = this.hopCache.get(relay);
+    if (hop === undefined) {
+      hop = this.relayIsFilter(relay);
+      if (this.hopCache.size > 10_000) this.hopCache.clear();
+      this.hopCache.set(own(relay), hop);
+    }
+    if (hop) return true;
+    if (this.filterTransports.size > 0) {
+      const parts = program.split('/');
+      for (let i = 1; i < parts.length - 1; i++) if (this.filterTransports.has(parts[i]!)) return true;
+    }
+    return false;
+  }
+
+  private relayIsFilter(relay: string): boolean {
     const open = relay.indexOf('[');
     if (open >= 0) {
       const close = relay.indexOf(']', open);
@@ -505,21 +536,21 @@ export class PostfixAccounting {
     } else if (this.filterTransports.has(relay)) {
       return true;
     }
-    if (this.filterTransports.size > 0) {
-      const parts = program.split('/');
-      for (let i = 1; i < parts.length - 1; i++) if (this.filterTransports.has(parts[i]!)) return true;
-    }
     return false;
   }
 }
 
-/** Long queue ids use digits and letters without vowels (Postfix `enable_long_queue_ids`). */
-function isLongIdChar(c: number): boolean {
-  if (c >= 48 && c <= 57) return true;
-  if (c >= 65 && c <= 90) return c !== 65 && c !== 69 && c !== 73 && c !== 79 && c !== 85;
-  if (c >= 97 && c <= 122) return c !== 97 && c !== 101 && c !== 105 && c !== 111 && c !== 117;
-  return false;
-}
+/** Queue id characters: short ids are upper-case hex; long ids (`enable_long_queue_ids`) use digits and letters
+ *  without vowels. Per ASCII code: which of the two it may belong to. */
+const HEX = 1;
+const LONG = 2;
+const ID_CHARS = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 48; c <= 57; c++) t[c] = HEX | LONG;
+  for (let c = 65; c <= 90; c++) t[c] = (c <= 70 ? HEX : 0) | ('AEIOU'.includes(String.fromCharCode(c)) ? 0 : LONG);
+  for (let c = 97; c <= 122; c++) t[c] = 'aeiou'.includes(String.fromCharCode(c)) ? 0 : LONG;
+  return t;
+})();
 
 /** The queue id at `i` (up to a `)`, space, `,` or the end), or undefined when what is there is not one. */
 function queueIdAt(text: string, i: number): string | undefined {
