@@ -185,6 +185,14 @@ describe('filter hops and their links', () => {
     expect(r.by(DAY, 'alpha.example')).toEqual({ smtp_in: 4429n, smtp_out: 4187n });
   });
 
+  it('an IPv6 filter relay is compared as [ADDR]:PORT (changed: the relay written as over ::1)', async () => {
+    const lines = B('4jfPsy1sQdzJ9BS', '4jfPsy2pL1zJ9FH').map((l) => l.replace('relay=127.0.0.1[127.0.0.1]:10024', 'relay=localhost[::1]:10024'));
+    const r = await read(lines);
+    expect(r.by(DAY, 'alpha.example')).toEqual({ smtp_in: 4429n, smtp_out: 0n });
+    expect(r.ignored[IGN.hop]).toBe(1);
+    expect((await read(lines, { filterRelays: ['127.0.0.1:10024'] })).by(DAY, 'alpha.example')).toEqual({ smtp_in: 4429n, smtp_out: 4187n });
+  });
+
   it("filterTransports: a pipe transport's relay=NAME, or the service in the tag (changed: relay/tag rewritten)", async () => {
     const lines = B('4jfPsy1sQdzJ9BS', '4jfPsy2pL1zJ9FH');
     const piped = lines.map((l) => l.replace('postfix/smtp[8312]: 4jfPsy1sQdzJ9BS: to=<alice@alpha.example>, relay=127.0.0.1[127.0.0.1]:10024', 'postfix/pipe[8312]: 4jfPsy1sQdzJ9BS: to=<alice@alpha.example>, relay=scan'));
