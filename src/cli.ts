@@ -9,7 +9,7 @@ import { loadPipeline, stateDirOf } from './config.js';
 import { isValidDate } from './dates.js';
 import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
-import { createLogger, type Logger } from './log.js';
+import { LOG_LEVELS, createLogger, type Logger } from './log.js';
 import { envForPipeline } from './secrets.js';
 import { summaryText } from './run/report.js';
 import { createReader } from './readers/index.js';
@@ -73,6 +73,8 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 }
 
 function logger(values: { 'log-level'?: string | boolean | undefined; 'json-logs'?: string | boolean | undefined }): Logger {
+  const level = values['log-level'];
+  if (typeof level === 'string' && !LOG_LEVELS.includes(level)) usage(`--log-level expects one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   return createLogger({
     ...(typeof values['log-level'] === 'string' ? { level: values['log-level'] } : {}),
     json: values['json-logs'] === true,
@@ -138,8 +140,8 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
       env: envForPipeline(process.env, name),
       log,
     });
+    // The summary ends with the fatal error's coded line when there is one: each error is printed once.
     process.stderr.write(`${summaryText(report)}\n`);
-    if (report.error) process.stderr.write(`traffic-import: [${report.error.code}] ${report.error.message}\n`);
     outcomes.push(`${name} ${report.status} (${report.exitCode})`);
     if (report.exitCode > worst) worst = report.exitCode;
   }

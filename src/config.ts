@@ -106,23 +106,55 @@ function jsonPath(parts: readonly PropertyKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
-function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+/**
+ * What to say about a key the schema does not know: "unknown key (check the spelling)" only when no schema
+ * knows it; a key of another source (or another `from`) says so, since its spelling is right.
+ */
+type UnknownKeyText = (key: string, at: readonly PropertyKey[]) => string;
+const SPELLING: UnknownKeyText = () => 'unknown key (check the spelling)';
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = [], unknownKey: UnknownKeyText = SPELLING): string[] {
   const out: string[] = [];
   for (const issue of issues) {
     const at = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) out.push(`${jsonPath([...at, k])}: unknown key (check the spelling)`);
+      for (const k of issue.keys) out.push(`${jsonPath([...at, k])}: ${unknownKey(k, at)}`);
       continue;
     }
     if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors) && issue.errors.length > 0) {
       // Report the branch that got furthest (fewest issues) rather than every branch.
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
-      out.push(...describeIssues(best, at));
+      out.push(...describeIssues(best, at, unknownKey));
       continue;
     }
     out.push(`${jsonPath(at)}: ${issue.message}`);
   }
   return out;
+}
+
+/** Every source variant (a type, or a cpanel `from`) with the keys its schema accepts. */
+function sourceVariants(): { label: string; keys: Set<string> }[] {
+  const out: { label: string; keys: Set<string> }[] = [];
+  const walk = (type: string, schema: unknown): void => {
+    const s = schema as { options?: unknown[]; in?: unknown; shape?: Record<string, unknown> };
+    if (Array.isArray(s.options)) for (const o of s.options) walk(type, o);
+    else if (s.shape) {
+      const from = (s.shape.from as { value?: unknown } | undefined)?.value;
+      out.push({ label: typeof from === 'string' ? `${type} from "${from}"` : type, keys: new Set(Object.keys(s.shape)) });
+    } else if (s.in) walk(type, s.in);
+  };
+  for (const [type, entry] of Object.entries(READERS)) walk(type, entry.schema);
+  return out;
+}
+
+/** Unknown-key text for `source`: names the source (and `from`) the key belongs to when it is another's. */
+function sourceKeyText(raw: Record<string, unknown>): UnknownKeyText {
+  return (key, at) => {
+    if (at.length !== 1) return SPELLING(key, at); // nested (columns.…): the spelling is the question
+    const here = typeof raw.from === 'string' ? `${String(raw.type)} from "${raw.from}"` : String(raw.type);
+    const homes = sourceVariants().filter((v) => v.label !== here && v.keys.has(key)).map((v) => v.label);
+    return homes.length > 0 ? `not a key of source ${here} (it is one of ${homes.join(', ')})` : SPELLING(key, at);
+  };
 }
 
 /** Keys that would carry a secret in clear: refused with a pointer to the environment variables. */
@@ -164,7 +196,7 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
       const { allowEmpty: _allowEmpty, ...readerPart } = rawSource as Record<string, unknown>;
       const parsed = (entry.schema as z.ZodType).safeParse(readerPart);
       if (parsed.success) source = parsed.data as SourceConfig;
-      else problems.push(...describeIssues(parsed.error.issues, ['source']));
+      else problems.push(...describeIssues(parsed.error.issues, ['source'], sourceKeyText(rawSource as Record<string, unknown>)));
     }
   }
   if (problems.length > 0 || !top.success || !source) {

@@ -9,6 +9,7 @@
 
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { TiError } from './errors.js';
 
 export type { Logger };
 
@@ -56,8 +57,14 @@ export function loadPretty(): PrettyFactory | undefined {
   }
 }
 
+/** The levels --log-level and LOG_LEVEL accept (pino's, and silent). */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export function createLogger(opts: LogOptions = {}): Logger {
-  const level = opts.level ?? process.env.LOG_LEVEL ?? 'info';
+  const level = opts.level ?? (process.env.LOG_LEVEL || 'info');
+  if (!LOG_LEVELS.includes(level)) {
+    throw new TiError('TI_USAGE', `${opts.level !== undefined ? '--log-level' : 'LOG_LEVEL'} expects one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  }
   const base = {
     level,
     base: { name: 'traffic-import' },

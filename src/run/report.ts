@@ -214,7 +214,11 @@ export function summaryText(r: RunReport): string {
   for (const f of r.failures.slice(0, 10)) {
     lines.push(`  failed    ${f.operator} dom_id ${f.dom_id} ${f.date}: ${f.errcode ? `[${f.errcode}] ` : ''}${f.errtext}`);
   }
-  if (r.error) lines.push(`  error     ${r.error.code}: ${r.error.message}`);
+  // Nothing came out of the source (a CSV with only its header, an empty log, no account or day): say so, an OK
+  // with "read 0" alone reads like success.
+  if (!r.error && r.records.read === 0) lines.push('  note      the source held no records (a file with only a header, an empty log, no accounts or days): nothing to import');
   lines.push(`  exit code ${r.exitCode}`);
+  // The fatal error last, in the one form every fatal error has (printed once: the CLI adds nothing).
+  if (r.error) lines.push(`traffic-import: [${r.error.code}] ${r.error.message}`);
   return lines.join('\n');
 }

@@ -69,7 +69,9 @@ describe('cpanel samples and pipelines', () => {
       expect(doc.target.type).toBe('plesk');
     }
     expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'sqlite', path: 'x', colour: 'red' }).success).toBe(false);
-    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'legacy', path: 'x', interval: 'hourly' }).success).toBe(false);
+    // The shared cPanel keys are accepted by every `from` (issue 9 §8); legacy has no use for interval (docs).
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'legacy', path: 'x', interval: 'hourly', timezone: 'UTC' }).success).toBe(true);
+    expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'legacy', path: 'x', days: 3 }).success).toBe(false);
     expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'ftp', path: 'x' }).success).toBe(false);
     expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'sqlite', path: 'x', timezone: 'Mars/Olympus' }).success).toBe(false);
     expect(cpanelSourceSchema.safeParse({ type: 'cpanel', from: 'api', url: 'ftp://whm.example.com' }).success).toBe(false);
@@ -78,6 +80,7 @@ describe('cpanel samples and pipelines', () => {
   it('fills the documented defaults', () => {
     expect(cpanelSourceSchema.parse({ type: 'cpanel', from: 'api', url: 'https://whm.example.com' })).toEqual({
       type: 'cpanel', from: 'api', url: 'https://whm.example.com', days: 7, interval: 'daily', timezone: 'UTC',
+      usersPath: '/var/cpanel/users', // shared by every `from`; no effect with api (listaccts names the domain)
       concurrency: 2, insecureTls: false,
       // The shared HTTP vocabulary (src/http); the older `retries: 3, timeoutMs: 60000` are the same settings.
       timeouts: { connectMs: 30000, headersMs: 60000, bodyMs: 60000 },

@@ -19,6 +19,13 @@ const interval = z.enum(['daily', 'hourly']).default('daily');
 const accountMap = z.string().min(1).optional().describe('CSV user,domain; wins over cpuser files and listaccts');
 const usersPath = z.string().min(1).default('/var/cpanel/users').describe('Directory of cpuser files (DNS= line)');
 
+/**
+ * Keys every `from` accepts (one pipeline can switch `from` without losing them). Where one has no effect it is
+ * said in docs/sources/cpanel.md: usersPath for api (listaccts names the domain) and backup (cp/<user> inside
+ * the archive); timezone and interval for legacy (its dates are the server's days already; daily files only).
+ */
+const shared = { accountMap, interval, timezone, usersPath };
+
 export const cpanelApiSourceSchema = z
   .strictObject({
     type: z.literal('cpanel'),
@@ -27,11 +34,9 @@ export const cpanelApiSourceSchema = z
     url: z.url({ protocol: /^https?$/ }).optional(),
     /** Accounts to read; default: every account `listaccts` returns. */
     accounts: z.array(z.string().min(1)).min(1).optional(),
-    accountMap,
+    ...shared,
     /** Days to read when the run has no --from: cPanel keeps revising recent days (§1.6). */
     days: z.number().int().min(1).max(400).default(7),
-    interval,
-    timezone,
     concurrency: z.number().int().min(1).max(16).default(2),
     /** timeouts, retry, ca, insecureTls (src/http); WHM often has a self-signed certificate: prefer `ca`. */
     ...httpKeys,
@@ -47,10 +52,7 @@ export const cpanelSqliteSourceSchema = z.strictObject({
   from: z.literal('sqlite'),
   /** A directory (every `*.sqlite`) or one `<user>.sqlite` file, normally /var/cpanel/bandwidth. */
   path: z.string().min(1),
-  usersPath,
-  accountMap,
-  interval,
-  timezone,
+  ...shared,
 });
 
 export const cpanelBackupSourceSchema = z.strictObject({
@@ -58,9 +60,7 @@ export const cpanelBackupSourceSchema = z.strictObject({
   from: z.literal('backup'),
   /** A cpmove archive (.tar.gz, .tgz, .tar) or its extracted directory. */
   path: z.string().min(1),
-  accountMap,
-  interval,
-  timezone,
+  ...shared,
 });
 
 export const cpanelLegacySourceSchema = z.strictObject({
@@ -68,8 +68,7 @@ export const cpanelLegacySourceSchema = z.strictObject({
   from: z.literal('legacy'),
   /** Directory of pre-2015 flat files (or one user's daily file). */
   path: z.string().min(1),
-  usersPath,
-  accountMap,
+  ...shared,
 });
 
 export const cpanelSourceSchema = z.discriminatedUnion('from', [

@@ -51,14 +51,22 @@ export async function runEmulator(
   const tls = args.tlsCert !== undefined && args.tlsKey !== undefined
     ? { cert: readPem(args.tlsCert, 'certificate'), key: readPem(args.tlsKey, 'key') }
     : undefined;
+  const host = args.host ?? '127.0.0.1';
+  const port = args.port ?? 0;
   const emulator = await startEmulator({
     fixture: args.fixture,
-    host: args.host ?? '127.0.0.1',
-    port: args.port ?? 0,
+    host,
+    port,
     ...(tls ? { tls } : {}),
     setTrafficSemantics: args.semantics ?? 'replace',
     ...(args.faults ? { faults: args.faults } : {}),
     log,
+  }).catch((err: unknown) => {
+    // A busy or forbidden address is the operator's to fix: one coded line, not an internal error with a stack.
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges (a port below 1024?)' : code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : undefined;
+    if (why) throw new TiError('TI_USAGE', `emulator: ${host}:${port} ${why} (${code}): choose another --port or --host`, { code });
+    throw err;
   });
   process.stdout.write(`${emulator.url}\n`);
 
