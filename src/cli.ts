@@ -5,7 +5,8 @@ import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadPipeline, stateDirOf } from './config.js';
+import { checkUrls, loadPipeline, pleskUrl, stateDirOf, type Pipeline } from './config.js';
+import { printableUrl } from './http/failures.js';
 import { isValidDate } from './dates.js';
 import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
@@ -150,6 +151,12 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
   return worst;
 }
 
+/** The panel URL for a person to read: never with user-info (checked before), never a query string. */
+function printablePleskUrl(pipeline: Pipeline, env: NodeJS.ProcessEnv): string {
+  const url = pleskUrl(pipeline.target, env);
+  return url ? printableUrl(url) : '(no URL: dry-run only)';
+}
+
 async function cmdValidate(args: string[]): Promise<ExitCode> {
   const { values, positionals } = parse(args, {});
   if (positionals.length === 0) usage('validate takes one or more PIPELINE files or directories');
@@ -159,13 +166,15 @@ async function cmdValidate(args: string[]): Promise<ExitCode> {
   for (const file of files) {
     try {
       const pipeline = loadPipeline(file);
+      const env = envForPipeline(process.env, pipelineName(pipeline.file));
+      checkUrls(pipeline, env);
       const reader = createReader(pipeline.source);
       const ctx = {
-        baseDir: pipeline.baseDir, window: {}, env: envForPipeline(process.env, pipelineName(pipeline.file)), log,
+        baseDir: pipeline.baseDir, window: {}, env, log,
         reject: () => undefined, unresolved: () => undefined, ignored: () => undefined,
       };
       const what = reader.check ? await reader.check(ctx) : 'source configuration is valid';
-      process.stdout.write(`${pipeline.file}: OK\n  source: ${what}\n  target: ${pipeline.target.operator} via ${process.env.PLESK_URL || pipeline.target.url || '(no URL: dry-run only)'}\n  reconcile: ${pipeline.reconcile.mode}, set_traffic ${pipeline.target.setTrafficSemantics}\n  state: ${stateDirOf({ env: process.env, pipeline })}\n`);
+      process.stdout.write(`${pipeline.file}: OK\n  source: ${what}\n  target: ${pipeline.target.operator} via ${printablePleskUrl(pipeline, env)}\n  reconcile: ${pipeline.reconcile.mode}, set_traffic ${pipeline.target.setTrafficSemantics}\n  state: ${stateDirOf({ env: process.env, pipeline })}\n`);
     } catch (err) {
       // With several files, every one is checked: one bad file must not hide the next.
       if (!(err instanceof TiError) || files.length === 1) throw err;

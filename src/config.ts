@@ -6,11 +6,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from './dates.js';
 import { TiError } from './errors.js';
-import { foldHttpKeys, httpKeys, type HttpDefaults } from './http/index.js';
+import { foldHttpKeys, hasUserinfo, httpKeys, userinfoProblem, type HttpDefaults } from './http/index.js';
 import { secretFromEnv } from './secrets.js';
 import { ledgerConfigSchema } from './ledger/index.js';
 import { READERS, type SourceConfig, type SourceType } from './readers/index.js';
 import type { PleskAuth } from './plesk/types.js';
+
+/** Where the panel's credentials go instead of a URL's user-info. */
+const PLESK_CREDENTIALS = 'PLESK_LOGIN + PLESK_PASSWORD or PLESK_SECRET_KEY';
 
 export { secretFromEnv } from './secrets.js';
 
@@ -23,7 +26,7 @@ export const PLESK_HTTP_DEFAULTS: HttpDefaults = {
 export const targetSchema = z.strictObject({
   type: z.literal('plesk'),
   /** Base URL of the panel; PLESK_URL overrides it. */
-  url: z.url({ protocol: /^https?$/ }).optional(),
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !hasUserinfo(u), { message: userinfoProblem('the URL', PLESK_CREDENTIALS) }).optional(),
   /** webspace = subscriptions (seed 001), site = sites (seed 000), auto = webspace, then site. */
   operator: z.enum(['webspace', 'site', 'auto']).default('webspace'),
   batchSize: z.int().min(1).max(10000).default(100),
@@ -261,7 +264,22 @@ export function pleskAuthFromEnv(env: NodeJS.ProcessEnv): PleskAuth | undefined 
   return undefined;
 }
 
+/**
+ * The URLs a run of this pipeline will use, checked before anything logs or sends: none may hold user-info
+ * (issue 9 §2). Pipeline keys are checked when the file is parsed; this covers the environment (PLESK_URL, and
+ * WHM_URL / OPENSRS_URL when the source uses them). Throws TI_CONFIG naming every key at fault, never a value.
+ */
+export function checkUrls(pipeline: Pick<Pipeline, 'source'>, env: NodeJS.ProcessEnv): void {
+  const keys: [string, string][] = [['PLESK_URL', PLESK_CREDENTIALS]];
+  const src = pipeline.source as { type: string; from?: string };
+  if (src.type === 'cpanel' && src.from === 'api') keys.push(['WHM_URL', 'WHM_USER + WHM_API_TOKEN']);
+  if (src.type === 'opensrs') keys.push(['OPENSRS_URL', 'OPENSRS_USER + OPENSRS_PASSWORD or OPENSRS_TOKEN']);
+  const problems = keys.filter(([k]) => env[k] && hasUserinfo(env[k]!)).map(([k, c]) => userinfoProblem(k, c));
+  if (problems.length > 0) throw new TiError('TI_CONFIG', problems.join('; '), { problems });
+}
+
 /** The panel URL: PLESK_URL wins over target.url. */
 export function pleskUrl(target: TargetConfig, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.PLESK_URL && hasUserinfo(env.PLESK_URL)) throw new TiError('TI_CONFIG', userinfoProblem('PLESK_URL', PLESK_CREDENTIALS));
   return env.PLESK_URL || target.url;
 }

@@ -77,6 +77,21 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * Does this URL carry user-info (`user:password@host`)? Such a URL is refused wherever it comes from — pipeline
+ * key or environment — before anything logs it (issue 9 §2). Read from the text, so a URL that `new URL` would
+ * reject for another reason cannot slip a password through.
+ */
+export function hasUserinfo(raw: string): boolean {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(raw.trim())?.[1];
+  return authority !== undefined && authority.includes('@');
+}
+
+/** The configuration error for a URL with user-info: names the key, never the value. */
+export function userinfoProblem(key: string, credentials: string): string {
+  return `${key} must not hold credentials (user:password@host): put them in ${credentials}`;
+}
+
 /** `https://user:pw@host/x` → `https://host/x`: a URL fit for logs, errors and reports. */
 export function printableUrl(raw: string): string {
   try {

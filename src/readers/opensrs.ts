@@ -16,8 +16,12 @@ import PQueue from 'p-queue';
 import { z } from 'zod';
 import { TiError, errorMessage, type RejectCode } from '../errors.js';
 import {
-  HttpClient, HttpFailure, checkHttpAliases, foldHttpKeys, httpAliasKeys, httpKeys, httpSettingsOf, printableUrl, type HttpDefaults,
+  HttpClient, HttpFailure, checkHttpAliases, foldHttpKeys, hasUserinfo, httpAliasKeys, httpKeys, httpSettingsOf, printableUrl,
+  userinfoProblem, type HttpDefaults,
 } from '../http/index.js';
+
+/** Where OpenSRS credentials go instead of a URL's user-info. */
+const OPENSRS_CREDENTIALS = 'OPENSRS_USER + OPENSRS_PASSWORD or OPENSRS_TOKEN';
 import { canonicalDomain, XS_LONG_MAX, type HeldKey, type Metrics, type SourceRecord } from '../model.js';
 import { isValidDate } from '../dates.js';
 import { secretFromEnv } from '../secrets.js';
@@ -45,7 +49,10 @@ function domainName(raw: string): string {
   return DOMAIN_RE.test(name) ? name : '';
 }
 
-const httpUrl = z.string().refine((s) => /^https?:\/\//i.test(s) && URL.canParse(s), { message: 'must be an http(s) URL' });
+const httpUrl = z
+  .string()
+  .refine((s) => /^https?:\/\//i.test(s) && URL.canParse(s), { message: 'must be an http(s) URL' })
+  .refine((s) => !hasUserinfo(s), { message: userinfoProblem('the URL', OPENSRS_CREDENTIALS) });
 
 export const opensrsSourceSchema = z
   .strictObject({
@@ -119,6 +126,7 @@ function authKind(c: Credentials): string {
 /** The stats_summary endpoint: env OPENSRS_URL, else `url`, else `cluster`, else the test cluster. */
 function endpointOf(cfg: OpensrsSourceConfig, env: NodeJS.ProcessEnv): string {
   const fromEnv = env.OPENSRS_URL || undefined;
+  if (fromEnv !== undefined && hasUserinfo(fromEnv)) throw new TiError('TI_CONFIG', userinfoProblem('OPENSRS_URL', OPENSRS_CREDENTIALS));
   if (fromEnv !== undefined && !httpUrl.safeParse(fromEnv).success) {
     throw new TiError('TI_CONFIG', 'OPENSRS_URL is not an http(s) URL');
   }

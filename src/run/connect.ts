@@ -1,11 +1,13 @@
 // Stage: connect. The Plesk client of the pipeline's target (src/plesk/create.ts). A dry-run may go without a
 // target: then only records that carry dom_id (or names in target.idMap) resolve, and nothing recorded is read.
 
-import { pleskAuthFromEnv, pleskUrl } from '../config.js';
+import { checkUrls, pleskAuthFromEnv, pleskUrl } from '../config.js';
 import type { RunContext } from './context.js';
 
 export async function connect(ctx: RunContext): Promise<void> {
   ctx.events.emit('stage.started', { stage: 'connect' });
+  // Before anything logs or sends: no URL of this run may carry user-info (issue 9 §2).
+  checkUrls(ctx.pipeline, ctx.opts.env);
   if (ctx.opts.api) {
     ctx.api = ctx.opts.api;
     return;

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { secretFromEnv } from '../../secrets.js';
 import { TiError } from '../../errors.js';
-import { HttpClient, HttpFailure, classifyTransportError, httpSettingsOf, type HttpAnswer } from '../../http/index.js';
+import { HttpClient, HttpFailure, classifyTransportError, hasUserinfo, httpSettingsOf, printableUrl, userinfoProblem, type HttpAnswer } from '../../http/index.js';
 import { addDays, daysBetween, isValidDate, today } from '../../dates.js';
 import type { Reader, ReaderContext } from '../types.js';
 import type { SourceRecord } from '../../model.js';
@@ -54,9 +54,10 @@ export function whmWindow(window: ReaderContext['window'], days: number, zone: s
 /** WHM base URL: the env WHM_URL wins over `url`; port 2087 (https) / 2086 (http) when none is given. */
 export function whmBaseUrl(raw: string): string {
   const m = /^(https?):\/\/([^/?#]+)([^?#]*)$/i.exec(raw.trim());
-  if (!m) throw new TiError('TI_CONFIG', `WHM url "${raw}" is not http(s)://host[:port][/path]`);
+  // User-info first, and never echoed: the URL would carry a secret (issue 9 §2).
+  if (hasUserinfo(raw)) throw new TiError('TI_CONFIG', userinfoProblem('the WHM URL (source.url or WHM_URL)', 'WHM_USER + WHM_API_TOKEN'));
+  if (!m) throw new TiError('TI_CONFIG', `WHM url "${printableUrl(raw)}" is not http(s)://host[:port][/path]`);
   const url = new URL(raw.trim());
-  if (url.username || url.password) throw new TiError('TI_CONFIG', 'WHM url must not hold credentials: use WHM_USER / WHM_API_TOKEN');
   if (!/:\d+$/.test(m[2]!)) url.port = url.protocol === 'https:' ? '2087' : '2086';
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

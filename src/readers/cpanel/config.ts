@@ -2,7 +2,9 @@
 
 import { z } from 'zod';
 import { isValidTimeZone } from '../../dates.js';
-import { checkHttpAliases, foldHttpKeys, httpAliasKeys, httpKeys, type HttpDefaults } from '../../http/index.js';
+import {
+  checkHttpAliases, foldHttpKeys, hasUserinfo, httpAliasKeys, httpKeys, userinfoProblem, type HttpDefaults,
+} from '../../http/index.js';
 
 /** WHM: a slow server (Bandwidth::query over months), a few gentle retries. */
 export const WHM_HTTP_DEFAULTS: HttpDefaults = {
@@ -31,7 +33,7 @@ export const cpanelApiSourceSchema = z
     type: z.literal('cpanel'),
     from: z.literal('api'),
     /** WHM base URL; port 2087 when none is given. Env WHM_URL overrides it. */
-    url: z.url({ protocol: /^https?$/ }).optional(),
+    url: z.url({ protocol: /^https?$/ }).refine((u) => !hasUserinfo(u), { message: userinfoProblem('the URL', 'WHM_USER + WHM_API_TOKEN') }).optional(),
     /** Accounts to read; default: every account `listaccts` returns. */
     accounts: z.array(z.string().min(1)).min(1).optional(),
     ...shared,
