@@ -409,7 +409,7 @@ const MESSAGE_METRICS = [
   ['out_size', 'smtp_out'],
 ] as const;
 
-type Answer = { status: number; text: string };
+type Answer = { status: number; text: string } | { status: 'none'; reason: string };
 
 export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
   return {
@@ -480,15 +480,18 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
           const f = err.failure;
           if (f.errno === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { status: 0, text: `answer larger than ${MAX_RESPONSE_BYTES} bytes` };
           if (f.tls) throw new TiError('TI_TLS', `TLS with OpenSRS at ${where} failed (${scrub(f.message)}): set \`ca\`, or knowingly \`insecureTls\``, { code: f.errno }, { cause: err });
-          if (f.retryable) {
+          // No connection could be made (refused, DNS, connect timeout): every domain would fail alike.
+          if (!f.delivered) {
             throw new TiError('TI_SOURCE_UNREADABLE', `OpenSRS at ${where} cannot be reached (${f.errno ?? f.message}, ${err.attempts} attempts)`, { code: f.errno, attempts: err.attempts });
           }
-          throw new TiError('TI_SOURCE_UNREADABLE', `OpenSRS at ${where} cannot be read: ${scrub(f.message)}`, { code: f.errno }, { cause: err });
+          // Connected, but no answer for this domain (a timeout, a reset) after the retries: this domain's problem
+          // (one silent domain must not sink the others, issue 9 §4).
+          return { status: 'none', reason: `no answer from OpenSRS for ${domain} (${scrub(f.message)}; ${err.attempts} attempt${err.attempts === 1 ? '' : 's'})` };
         }
       };
 
       /** Turn one answer into records, rejects or an unresolved name. Throws only for bad credentials. */
-      const handle = (domain: string, ans: Answer): void => {
+      const handle = (domain: string, ans: Extract<Answer, { status: number }>): void => {
         const file = `opensrs:${domain}`;
         const origin = { file, line: 0 };
         const reject = (code: RejectCode, reason: string, extra: { column?: string; raw?: string; line?: number; affects?: HeldKey } = {}): void =>
@@ -580,6 +583,11 @@ export function createOpensrsReader(cfg: OpensrsSourceConfig): Reader {
       const fetchDomain = async (domain: string): Promise<void> => {
         const ans = await post(domain);
         if (fatal) return;
+        if (ans.status === 'none') {
+          log.warn({ domain, reason: ans.reason }, 'opensrs: domain not read');
+          ctx.reject({ file: `opensrs:${domain}`, line: 0, code: 'R_SOURCE_ERROR', reason: ans.reason, raw: domain });
+          return;
+        }
         handle(domain, ans);
       };
 

@@ -99,7 +99,12 @@ export function createApiReader(cfg: CpanelApiSource, opts: ApiReaderOptions = {
         if (f.tls) {
           throw new TiError('TI_TLS', `TLS with WHM at ${base} failed (${f.message}): set \`ca\` to its certificate, or \`insecureTls\``, { url: base }, { cause: err });
         }
-        throw new TiError('TI_SOURCE_UNREADABLE', `WHM at ${base} cannot be reached: ${f.message}`, { url: base }, { cause: err });
+        // No connection could be made (refused, DNS, connect timeout): that is every account's problem.
+        if (!f.delivered) throw new TiError('TI_SOURCE_UNREADABLE', `WHM at ${base} cannot be reached: ${f.message}`, { url: base }, { cause: err });
+        // Connected, but this request got no answer (a timeout, a reset) after the retries: this call's problem
+        // (one silent account must not sink the others, issue 9 §4).
+        const attempts = err instanceof HttpFailure ? err.attempts : 1;
+        return { ok: false, reason: `no answer from WHM ${fn} (${f.message}; ${attempts} attempt${attempts === 1 ? '' : 's'})` };
       }
       const text = res.body;
       let doc: unknown;

@@ -36,6 +36,10 @@ export interface OpensrsMockOptions {
   failFirst?: number;
   /** Leave the first N requests without an answer (until the client gives up or the mock closes). */
   hangFirst?: number;
+  /** Never answer requests for these domains (a domain whose stats never come back). */
+  hangFor?: string[];
+  /** Answer requests for these domains with this HTTP status every time (e.g. 502). */
+  statusFor?: Record<string, number>;
   /** Delay every answer by this many ms. */
   delayMs?: number;
 }
@@ -159,6 +163,12 @@ export async function startOpensrsMock(opts: OpensrsMockOptions): Promise<Opensr
     if (body.by !== undefined && body.by !== 'day') return send(res, 200, omaError(6, ERR_ATTRIBUTES));
 
     const domain = body.object;
+    if (opts.hangFor?.includes(domain)) {
+      hanging.add(res);
+      return;
+    }
+    const status = opts.statusFor?.[domain];
+    if (status !== undefined) return send(res, status, '<html><body>Bad Gateway</body></html>');
     const err = opts.errorFor?.[domain];
     if (err) return send(res, 200, omaError(err.error_number, err.error));
     const raw200 = opts.rawBodyFor?.[domain];

@@ -37,6 +37,10 @@ export interface WhmMockOptions {
   transientFailures?: number;
   /** uapi_cpanel for these users answers this HTTP status (e.g. 500) every time. */
   httpErrors?: Record<string, number>;
+  /** Bandwidth::query of these users is never answered (an account whose query hangs). */
+  hangUsers?: string[];
+  /** Bandwidth::query of these users answers this body as it is (HTTP 200), e.g. something that is not JSON. */
+  rawBodyFor?: Record<string, string>;
   /** `data.uapi.data` of Bandwidth::query for these users, sent as given (odd values: strings past xs:long, …). */
   dataFor?: Record<string, unknown>;
   /** Serve HTTPS with this key and certificate (PEM). */
@@ -70,6 +74,7 @@ export async function startWhmMock(opts: WhmMockOptions): Promise<WhmMock> {
   const fail = new Set(opts.failUsers ?? []);
   const accounts = new Map(opts.accounts.map((a) => [a.user, a]));
   const requests: WhmMockRequest[] = [];
+  const hanging = new Set<ServerResponse>();
   let transient = opts.transientFailures ?? 0;
 
   const send = (res: ServerResponse, status: number, body: unknown, statusMessage?: string) => {
@@ -171,6 +176,15 @@ export async function startWhmMock(opts: WhmMockOptions): Promise<WhmMock> {
         res.writeHead(httpError, { 'content-type': 'text/html' });
         return void res.end('<html><body>Internal Server Error</body></html>');
       }
+      if (opts.hangUsers?.includes(user)) {
+        hanging.add(res);
+        return;
+      }
+      const raw = opts.rawBodyFor?.[user];
+      if (raw !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(raw);
+      }
       const account = accounts.get(user);
       if (!account) return send(res, 200, { metadata: meta('uapi_cpanel', 0, `User parameter is invalid or was not supplied: “${user}” does not exist.`) });
       if (params['cpanel.module'] !== 'Bandwidth' || params['cpanel.function'] !== 'query') {
@@ -194,6 +208,7 @@ export async function startWhmMock(opts: WhmMockOptions): Promise<WhmMock> {
     requests,
     close: () =>
       new Promise<void>((resolveClose) => {
+        for (const res of hanging) res.destroy();
         server.closeAllConnections?.();
         server.close(() => resolveClose());
       }),
