@@ -33,7 +33,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
     const records = await readSource(ctx);
     const resolved = await resolve(ctx, records);
     const plan = await reconcile(ctx, resolved);
-    if (opts.dryRun) dryRun(ctx, plan);
+    if (opts.dryRun) await dryRun(ctx, plan);
     else await send(ctx, plan);
   } catch (err) {
     if (!(err instanceof TiError)) ctx.log.error({ err }, 'internal error');

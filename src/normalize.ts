@@ -62,6 +62,9 @@ const LAST = 7;
  * so a block's sums add like a row's values (`merge`).
  */
 const MISSING = NO_VALUE;
+/** The dense (target, day) index holds at most this many days, and this many cells (32 MiB). */
+const DENSE_MAX_DAYS = 64;
+const DENSE_MAX_CELLS = 8 * 1024 * 1024;
 /** key = target index × DAY_SLOTS + day index: exact in a double (targets < 2^31, days < 2^22 ≈ 11,000 years). */
 const DAY_SLOTS = 2 ** 22;
 /** Metric order in a block (METRICS order). */
@@ -102,6 +105,13 @@ export class Normalizer {
   private blocks = new Float64Array(this.capacity * STRIDE);
   /** Open addressing, linear probing: key number + 1, 0 = free. Never more than half full. */
   private table = new Int32Array(this.capacity * 2);
+  /**
+   * (target, day) → key number + 1, dense, while the run has few days: the usual file (a day, a month) finds its
+   * key with one array read instead of a hash probe (a cache miss per row when rows alternate keys). Dropped,
+   * for the hash table alone, past DENSE_MAX_DAYS days or DENSE_MAX_CELLS cells.
+   */
+  private dense: Int32Array | undefined = new Int32Array(256 * 8);
+  private denseDays = 8;
   private keys = 0;
   /** Keys with at least one accepted row. */
   private recordCount = 0;
@@ -238,6 +248,8 @@ export class Normalizer {
     this.capacity = 1024;
     this.blocks = new Float64Array(this.capacity * STRIDE);
     this.table = new Int32Array(this.capacity * 2);
+    this.dense = new Int32Array(256 * 8);
+    this.denseDays = 8;
     this.keys = 0;
     this.recordCount = 0;
     this.bigSums = new Map();
@@ -386,6 +398,11 @@ export class Normalizer {
 
   /** The key number of (target, day), created (with every sum missing and no rows) when new. */
   private slotOf(ti: number, di: number, file: string): number {
+    const dense = this.dense;
+    if (dense !== undefined && di < this.denseDays) {
+      const e = dense[ti * this.denseDays + di];
+      if (e !== undefined && e !== 0) return e - 1;
+    }
     const key = ti * DAY_SLOTS + di;
     const mask = this.table.length - 1;
     let h = hash(ti, di) & mask;
@@ -404,6 +421,7 @@ export class Normalizer {
     const base = slot * STRIDE;
     const blocks = this.blocks;
     blocks[base] = key;
+    if (this.dense !== undefined) this.denseSet(ti, di, slot);
     blocks[base + 1] = MISSING;
     blocks[base + 2] = MISSING;
     blocks[base + 3] = MISSING;
@@ -411,6 +429,33 @@ export class Normalizer {
     blocks[base + ROWS] = 0;
     this.files[slot] = file;
     return slot;
+  }
+
+  private denseSet(ti: number, di: number, slot: number): void {
+    let days = this.denseDays;
+    let dense = this.dense as Int32Array;
+    if (di >= days || ti * days + di >= dense.length) {
+      while (di >= days) days *= 2;
+      let targets = dense.length / this.denseDays;
+      while (ti >= targets) targets *= 2;
+      if (days > DENSE_MAX_DAYS || targets * days > DENSE_MAX_CELLS) {
+        this.dense = undefined;
+        return;
+      }
+      const grown = new Int32Array(targets * days);
+      if (days === this.denseDays) grown.set(dense);
+      else {
+        // New row width: put every key again.
+        for (let s = 0; s < this.keys; s++) {
+          const key = this.blocks[s * STRIDE] as number;
+          const t = Math.floor(key / DAY_SLOTS);
+          grown[t * days + (key - t * DAY_SLOTS)] = s + 1;
+        }
+      }
+      this.dense = dense = grown;
+      this.denseDays = days;
+    }
+    dense[ti * days + di] = slot + 1;
   }
 
   private grow(): void {

@@ -65,8 +65,11 @@ const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 export function buildSetTrafficPacket(operator: Operator, nodes: readonly SetTrafficNode[], version?: string): string {
   if (nodes.length === 0) throw new TiError('TI_INTERNAL', 'set_traffic packet without nodes');
   if (operator !== 'webspace' && operator !== 'site') throw new TiError('TI_INTERNAL', `unknown operator ${JSON.stringify(operator)}`);
-  let xml = `${XML_DECLARATION}<packet${version === undefined ? '' : ` version="${escapeAttribute(version)}"`}><${operator}>`;
-  for (const node of nodes) {
+  // One string per node, joined once: `+=` would make a rope of ropes that costs 3× more to flatten when written.
+  const parts = new Array<string>(nodes.length + 2);
+  parts[0] = `${XML_DECLARATION}<packet${version === undefined ? '' : ` version="${escapeAttribute(version)}"`}><${operator}>`;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as SetTrafficNode;
     const id = node.domId;
     checkId(id);
     checkDateCached(node.date, `date of dom_id ${id}`);
@@ -79,8 +82,9 @@ export function buildSetTrafficPacket(operator: Operator, nodes: readonly SetTra
       const metric = METRICS[[a, b, c, d].indexOf(undefined)];
       throw new TiError('TI_INTERNAL', `${metric} of dom_id ${id} on ${node.date} is not an xs:long`);
     }
-    xml += `<set_traffic><dom_id>${id}</dom_id><date>${node.date}</date><smtp_in>${a}</smtp_in><smtp_out>${b}</smtp_out><pop3_imap_in>${c}</pop3_imap_in><pop3_imap_out>${d}</pop3_imap_out></set_traffic>`;
+    parts[i + 1] = `<set_traffic><dom_id>${id}</dom_id><date>${node.date}</date><smtp_in>${a}</smtp_in><smtp_out>${b}</smtp_out><pop3_imap_in>${c}</pop3_imap_in><pop3_imap_out>${d}</pop3_imap_out></set_traffic>`;
   }
-  return `${xml}</${operator}></packet>`;
+  parts[nodes.length + 1] = `</${operator}></packet>`;
+  return parts.join('');
 }
 

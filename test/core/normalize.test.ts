@@ -141,6 +141,26 @@ describe('Normalizer', () => {
     expect(n.records()[0]?.metrics).toEqual({ smtp_in: 3n });
   });
 
+  it('finds keys right when days and targets grow past its dense index (and past 64 days, without it)', () => {
+    for (const days of [40, 100]) {
+      const { n } = setup();
+      const want = new Map<string, bigint>();
+      let seed = 12345;
+      const rnd = (k: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % k);
+      for (let line = 1; line <= 40000; line++) {
+        const t = rnd(700);
+        const d = rnd(days);
+        const date = `2026-${String(1 + Math.floor(d / 28)).padStart(2, '0')}-${String(1 + (d % 28)).padStart(2, '0')}`;
+        n.add(rec({ domId: 1 + t }, date, { smtp_in: BigInt(line) }, line));
+        const key = `${1 + t}|${date}`;
+        want.set(key, (want.get(key) ?? 0n) + BigInt(line));
+      }
+      const got = new Map(n.records().map((r) => [`${r.target.domId}|${r.date}`, r.metrics.smtp_in]));
+      expect(got.size, `${days} days`).toBe(want.size);
+      for (const [k, v] of want) expect(got.get(k), k).toBe(v);
+    }
+  });
+
   it('agrees with a plain bigint reference on many shuffled keys, some beyond 2^53', () => {
     // xorshift32: deterministic, so a failure reproduces
     let seed = 0x2545f491;

@@ -191,7 +191,7 @@ describe('dry-run', () => {
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'ti-dry-')), 'out');
     const t = context(CSV, { dryRun: true, outDir: out });
     const plan = await reconcile(t.ctx, [1, 2, 3].map((id) => rec(id, '2026-11-01', BigInt(id * 10))));
-    dryRun(t.ctx, plan);
+    await dryRun(t.ctx, plan);
     expect(readdirSync(out).sort()).toEqual(['diff.jsonl', 'packet-0001.xml', 'packet-0002.xml']);
     expect(readFileSync(path.join(out, 'packet-0002.xml'), 'utf8')).toContain('<dom_id>3</dom_id>');
     const diff = readFileSync(path.join(out, 'diff.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { dom_id: number; smtp_in: { recorded: string; new: string } });
