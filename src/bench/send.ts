@@ -5,6 +5,9 @@
 // single-node requests the baseline really sends — it is linear (one round trip each), so its per-node time
 // is projected to the full record count and the projection is labelled as such. Set it equal to
 // BENCH_SEND_RECORDS to measure the baseline in full (≈ records × 21 ms).
+// Issue 13, goal 4: the live run's wall time against its lower bound, requests ÷ concurrency × latency (reads
+// included), goal ≤ 1.5×; with where the time goes: each stage's share (run events), and the CPU the emulator
+// spent (from /proc: its one thread handles the packets one after another, whatever is in flight).
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,13 +17,15 @@ import path from 'node:path';
 import { parsePipeline } from '../config.js';
 import { addDays } from '../dates.js';
 import { runPipeline } from '../flow.js';
+import { RunEvents } from '../run/events.js';
+import { readFileSync } from 'node:fs';
 import { silentLogger } from '../log.js';
 import { PleskClient } from '../plesk/client.js';
 import { fileURLToPath } from 'node:url';
 
 const LATENCY_MS = 20;
 
-export async function sendBench(): Promise<Record<string, number>> {
+export async function sendBench(): Promise<Record<string, unknown>> {
   const records = Number(process.env.BENCH_SEND_RECORDS ?? 10_000);
   const baselineNodes = Math.min(records, Number(process.env.BENCH_BASELINE_NODES ?? 1_000));
   const subs = 100;
@@ -60,9 +65,15 @@ export async function sendBench(): Promise<Record<string, number>> {
     // Warm-up (JIT, connections, both processes) on other days, so both sides are measured hot.
     writeFileSync(path.join(dir, 'warm.csv'), `date,domain,smtp_in\n${Array.from({ length: 500 }, (_, i) => `2024-01-${String(1 + (i % 28)).padStart(2, '0')},bench${1 + (i % subs)}.example,${i}`).join('\n')}\n`);
     await runPipeline({ pipeline: { ...pipeline, source: { ...pipeline.source, path: 'warm.csv' } as typeof pipeline.source }, dryRun: false, env, log: silentLogger() });
+    const events = new RunEvents();
+    const stages: [string, number][] = [];
+    events.on('stage.started', ({ stage }) => stages.push([stage, performance.now()]));
+    const emulatorCpu0 = cpuMsOf(child.pid);
     const t0 = performance.now();
-    const report = await runPipeline({ pipeline, dryRun: false, env, log: silentLogger() });
+    const report = await runPipeline({ pipeline, dryRun: false, env, log: silentLogger(), events });
     const batchedMs = performance.now() - t0;
+    const emulatorCpuMs = cpuMsOf(child.pid) - emulatorCpu0;
+    const stageMs = stages.map(([name, at], i) => [name, (stages[i + 1]?.[1] ?? t0 + batchedMs) - at] as const);
     // resolve (get) + get_traffic + set_traffic packets; every one is a request to the panel.
     const batchedRequests = report.packets + Math.ceil(subs / 100) + Math.ceil(subs / 100);
     if (report.nodes.applied !== records) throw new Error(`bench: expected ${records} applied, got ${report.nodes.applied}`);
@@ -83,11 +94,16 @@ export async function sendBench(): Promise<Record<string, number>> {
     await client.close();
     const perNode = baselineMs / baselineNodes;
     const baselineFullMs = perNode * records;
+    const boundMs = (batchedRequests / 4) * LATENCY_MS;
     const figures = {
       records,
       latencyMs: LATENCY_MS,
       batchedRequests,
       batchedWallMs: Math.round(batchedMs),
+      lowerBoundMs: boundMs,
+      vsLowerBound: Number((batchedMs / boundMs).toFixed(2)),
+      stagesMs: Object.fromEntries(stageMs.map(([n, ms]) => [n, Math.round(ms)])),
+      emulatorCpuMs: Math.round(emulatorCpuMs),
       baselineNodesMeasured: baselineNodes,
       baselineRequests,
       baselineWallMs: Math.round(baselineMs),
@@ -103,6 +119,9 @@ export async function sendBench(): Promise<Record<string, number>> {
         `  one node per request, sequential:        ${baselineRequests} requests in ${figures.baselineWallMs} ms = ${figures.baselineMsPerNode} ms/node; ` +
         `${records} nodes ≈ ${figures.baselineWallMsForAllRecords} ms${projected}\n` +
         `  speed-up: ${figures.speedup}× (target ≥ 100×)\n` +
+        `  goal 4 — ${figures.batchedWallMs} ms vs lower bound ${batchedRequests} requests ÷ 4 × ${LATENCY_MS} ms = ${boundMs} ms: ${figures.vsLowerBound}× (goal ≤ 1.5×); load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
+        `    stages: ${stageMs.map(([n, ms]) => `${n} ${Math.round(ms)} ms`).join(', ')}\n` +
+        `    emulator CPU during the run: ${figures.emulatorCpuMs} ms (${(emulatorCpuMs / batchedRequests).toFixed(1)} ms a request, one thread: packets in flight wait for each other)\n` +
         `${JSON.stringify({ bench: 'send', ...figures })}\n`,
     );
     return figures;
@@ -110,5 +129,18 @@ export async function sendBench(): Promise<Record<string, number>> {
     child.kill('SIGTERM');
     await once(child, 'exit');
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU time (user + system) a process has used, from /proc (Linux); 0 elsewhere. */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name: state is field 3; utime and stime are fields 14 and 15, in clock ticks.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
   }
 }
