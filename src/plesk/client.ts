@@ -57,6 +57,11 @@ export class PleskClient implements PleskApi, PleskPanelReads {
   readonly #random: () => number;
   readonly #secrets: string[];
   #closed = false;
+  /**
+   * The first fatal answer (login refused, packet malformed). From then on no request starts — not a queued
+   * packet, not a retry: each would be another failed login against the panel's lockout counter (issue 9 §5).
+   */
+  #halted: Failure['fatal'] | undefined;
 
   constructor(opts: PleskClientOptions, log: Logger) {
     if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new TiError('TI_CONFIG', 'concurrency must be a positive integer');
@@ -116,11 +121,18 @@ export class PleskClient implements PleskApi, PleskPanelReads {
   }
 
   /** One try: the HTTP exchange through the queue, then the parse. Never throws for expected failures. */
-  async #attempt<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> {
+  async #attempt<T>(
+    what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number, onSent?: () => void,
+  ): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> {
     const endpoint = this.endpoint;
     const observer = this.#opts.observer;
     const run = async (): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> => {
       if (this.#closed) return { ok: false, failure: { message: 'client closed', retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' } };
+      // Checked when the request would start (not when it was queued): after a fatal answer nothing more goes out.
+      if (this.#halted) {
+        return { ok: false, failure: { message: `not sent: ${this.#halted.message}`, retryable: false, delivered: false, code: 'TI_PLESK_SYSTEM', fatal: this.#halted } };
+      }
+      if (attempt === 1) onSent?.();
       this.#log.debug({ endpoint, what, attempt, bytes: Buffer.byteLength(packet) }, 'packet sent');
       const started = performance.now();
       let answer;
@@ -137,7 +149,12 @@ export class PleskClient implements PleskApi, PleskPanelReads {
       }
       try {
         const parsed = parse(answer.body);
-        if (parsed.kind === 'system') return { ok: false, failure: this.#systemFailure(what, parsed.error) };
+        if (parsed.kind === 'system') {
+          const failure = this.#systemFailure(what, parsed.error);
+          // Halt here, inside the queue slot: the next queued request starts the moment this one returns.
+          if (failure.fatal) this.#halted ??= failure.fatal;
+          return { ok: false, failure };
+        }
         return { ok: true, value: parsed.value };
       } catch (err) {
         if (err instanceof PleskResponseError) {
@@ -152,15 +169,16 @@ export class PleskClient implements PleskApi, PleskPanelReads {
   }
 
   /** Attempts with backoff (src/http's loop). `idempotent=false`: stop as soon as the packet may have been delivered. */
-  async #exchange<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, idempotent: boolean): Promise<Exchange<T>> {
+  async #exchange<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, idempotent: boolean, onSent?: () => void): Promise<Exchange<T>> {
     let mayHaveApplied = false;
     const max = Math.max(1, this.#opts.retry.attempts);
     const r = await retryLoop<T, Failure>(
       async (attempt) => {
-        const got = await this.#attempt(what, packet, parse, attempt);
+        const got = await this.#attempt(what, packet, parse, attempt, onSent);
         if (got.ok) return got;
         const failure = { ...got.failure, message: this.#scrub(got.failure.message) };
         if (failure.fatal) {
+          this.#halted ??= failure.fatal;
           this.#log.debug({ endpoint: this.endpoint, what, attempt, error: failure.message }, 'packet refused, stopping');
           throw this.#fatal(failure.fatal.code, failure.fatal.message, failure.fatal.details);
         }
@@ -191,11 +209,11 @@ export class PleskClient implements PleskApi, PleskPanelReads {
     });
   }
 
-  async setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean }): Promise<PacketOutcome> {
+  async setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean; onSent?: () => void }): Promise<PacketOutcome> {
     if (nodes.length === 0) return { kind: 'applied', results: [], attempts: 0 };
     const packet = buildSetTrafficPacket(operator, nodes, this.#opts.packetVersion);
     const what = describeNodes(operator, nodes);
-    const ex = await this.#exchange(what, packet, (body) => parseSetTrafficResponse(body, operator, nodes), opts.idempotent);
+    const ex = await this.#exchange(what, packet, (body) => parseSetTrafficResponse(body, operator, nodes), opts.idempotent, opts.onSent);
     if (ex.ok) {
       const results = ex.value.map((r): NodeResult => (r.errtext === undefined ? r : { ...r, errtext: this.#scrub(r.errtext) }));
       const errors = results.filter((r) => r.status === 'error').length;

@@ -71,7 +71,11 @@ export interface PleskApi {
   /** `get_traffic` for ids over [since, to]; ids batched per filter. Missing days are absent from the inner map. */
   getTraffic(operator: Operator, ids: number[], since: string, to: string, onObjectError?: ObjectErrorHandler): Promise<Map<number, Map<string, FullTraffic>>>;
   /** One `set_traffic` packet of up to batchSize nodes. `idempotent=false` forbids resending once delivered. */
-  setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean }): Promise<PacketOutcome>;
+  /**
+   * `onSent` is called when the packet's first request actually goes out (a client queues packets and stops
+   * starting new ones after a fatal answer, so a call does not mean a request).
+   */
+  setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean; onSent?: () => void }): Promise<PacketOutcome>;
   close(): Promise<void>;
 }
 

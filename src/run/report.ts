@@ -135,10 +135,17 @@ export function collectReport(events: RunEvents): RunReport {
   });
   events.on('nodes.unchanged', ({ count }) => void (r.nodes.unchanged += count));
   events.on('nodes.alreadyApplied', ({ count }) => void (r.nodes.alreadyApplied += count));
-  events.on('nodes.planned', ({ nodes }) => void (r.nodes.sent += nodes));
+  // Live: nodes and packets in requests that really went out (after a fatal answer nothing more starts).
+  // Dry-run: what would be sent.
+  let dry = false;
+  events.on('stage.started', ({ stage }) => void (dry ||= stage === 'dry-run'));
+  events.on('nodes.planned', ({ nodes }) => void (dry ? (r.nodes.sent += nodes) : undefined));
+  events.on('packet.sent', ({ nodes }) => {
+    r.nodes.sent += nodes;
+    r.packets++;
+  });
   events.on('packets.written', ({ count }) => void (r.packets += count));
   events.on('packet.answered', ({ outcome }) => {
-    r.packets++;
     if (outcome === 'failed') r.requests.packetsFailed++;
     if (outcome === 'uncertain') r.requests.packetsUncertain++;
   });

@@ -60,8 +60,16 @@ async function sendPacket(ctx: RunContext, api: PleskApi, ledger: Ledger, nodes:
   const intents = intentsOf(nodes, slice);
   // Write-ahead: a kill between Plesk's answer and the commit is settled on the next start.
   if (additive) ledger.writeIntents(intents);
-  events.emit('packet.sent', { operator: op, nodes: nodes.length });
-  const outcome = await api.setTraffic(op, nodes.map((n) => n.send), { idempotent: p.target.setTrafficSemantics === 'replace' });
+  // Counted when the request really goes out (nodes.sent): a packet the client never started after a fatal answer
+  // is not "sent". An API that does not tell (a test double) sent it if it answered.
+  let sent = false;
+  const onSent = (): void => {
+    if (sent) return;
+    sent = true;
+    events.emit('packet.sent', { operator: op, nodes: nodes.length });
+  };
+  const outcome = await api.setTraffic(op, nodes.map((n) => n.send), { idempotent: p.target.setTrafficSemantics === 'replace', onSent });
+  onSent();
   const ok: number[] = [];
   const bad: number[] = [];
   const fail = (i: number, errtext: string, errcode?: number) => {
