@@ -47,12 +47,17 @@ export interface ResolveResult {
 }
 
 /** Merge records that land on the same (operator, id, day): e.g. two names of one subscription. */
-function mergeInto(map: Map<string, ResolvedRecord>, rec: ResolvedRecord): void {
+function mergeInto(map: Map<string, ResolvedRecord>, rec: ResolvedRecord, own: Set<ResolvedRecord>): void {
   const k = `${rec.operator}|${rec.domId}|${rec.date}`;
   const prev = map.get(k);
   if (!prev) {
     map.set(k, rec);
     return;
+  }
+  // The first record's metrics are the normalizer's until a second one lands on its key: copied then, not before.
+  if (!own.has(prev)) {
+    prev.metrics = { ...prev.metrics };
+    own.add(prev);
   }
   for (const m of METRICS) {
     const v = rec.metrics[m];
@@ -85,8 +90,10 @@ export async function resolveTargets(records: DayRecord[], opts: ResolveOptions)
     }
   }
   const merged = new Map<string, ResolvedRecord>();
+  const own = new Set<ResolvedRecord>();
   const unresolved = new Map<string, UnresolvedTarget>();
-  const targets = new Set<string>();
+  // (operator, id) as one number: a site's id negated (ids are ≥ 1).
+  const targets = new Set<number>();
   for (const r of records) {
     let hit: { id: number; operator: Operator } | undefined;
     if (r.target.domId !== undefined) hit = { id: r.target.domId, operator: defaultOp };
@@ -109,15 +116,15 @@ export async function resolveTargets(records: DayRecord[], opts: ResolveOptions)
       }
       continue;
     }
-    targets.add(`${hit.operator}|${hit.id}`);
+    targets.add(hit.operator === 'site' ? -hit.id : hit.id);
     // Copied field by field: V8 (Node 20) builds `{ ...r, more }` ~10× slower, 0.4 s for 50k records. Optional
     // fields of DayRecord are copied by hand (the compiler checks the others).
     const rec: ResolvedRecord = {
-      target: r.target, date: r.date, metrics: { ...r.metrics }, rows: r.rows, file: r.file, firstLine: r.firstLine, lastLine: r.lastLine,
+      target: r.target, date: r.date, metrics: r.metrics, rows: r.rows, file: r.file, firstLine: r.firstLine, lastLine: r.lastLine,
       operator: hit.operator, domId: hit.id,
     };
     if (r.held !== undefined) rec.held = r.held;
-    mergeInto(merged, rec);
+    mergeInto(merged, rec, own);
   }
   return { records: [...merged.values()], resolvedTargets: targets.size, unresolved: [...unresolved.values()] };
 }

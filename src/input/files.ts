@@ -7,7 +7,6 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import { TiError, errorMessage } from '../errors.js';
 
 /** What a reader needs of the run to open its inputs. */
@@ -35,6 +34,8 @@ export const STDIN_NAME = '<stdin>';
  */
 export async function expandInputs(specs: string | readonly string[], ctx: InputContext): Promise<InputFile[]> {
   const list = typeof specs === 'string' ? [specs] : specs;
+  // tinyglobby is loaded here, not with the module: most runs read one named file (the CSV reader never globs).
+  const { glob, isDynamicPattern } = await import('tinyglobby');
   const out: InputFile[] = [];
   const seen = new Set<string>();
   for (const spec of list) {
