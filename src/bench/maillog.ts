@@ -228,6 +228,9 @@ export async function maillogBench(): Promise<Record<string, unknown>> {
       if (k === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     }
     if (!pflogsumm) console.log('pflogsumm is not installed (apt-get install pflogsumm): no baseline in this run');
+    const after = os.loadavg();
+    figures.loadAverageAfter = after;
+    console.log(`load average after: ${after.map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`peak RSS ${fmt(big)} / ${fmt(small)} lines (whole process): ${rssRatio.toFixed(2)} (target ≤ 1.30)`);
     Object.assign(figures, { sizes, ratio: ratio ?? null, rssRatio });
     console.log(JSON.stringify(figures));

@@ -1,4 +1,4 @@
-// Days, files and years (maillog-accounting.md §1 and §4): whole days only, rotation with a message split across
+// Days, files and years (docs/reference/maillog-accounting.md §1 and §4): whole days only, rotation with a message split across
 // files, .gz, standard input, order by first time stamp (not by name), the December → January step, and metrics
 // that are 0 versus missing. Samples: days/ (capture B over 2026-10-31 .. 11-04, rotated) and rollover/ (capture A
 // over 2026-12-30 .. 2027-01-02), made by scripts/maillog-derive.mjs (time stamps rewritten, files split).

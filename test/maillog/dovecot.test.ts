@@ -1,4 +1,4 @@
-// Dovecot accounting, one rule per test (maillog-accounting.md §3; docs/sources/maillog.md), on real session-end
+// Dovecot accounting, one rule per test (docs/reference/maillog-accounting.md §3; docs/sources/maillog.md), on real session-end
 // lines of Dovecot 2.3.19 (captures A and B) and, for the older formats, on the public lines quoted in
 // docs/sources/maillog.md (Dovecot 2.2 and 2.0 logs from the pastebins cited there).
 import { describe, expect, it } from 'vitest';

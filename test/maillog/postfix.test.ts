@@ -1,4 +1,4 @@
-// Postfix accounting, one rule of the contract per test (maillog-accounting.md §2; docs/sources/maillog.md), on real
+// Postfix accounting, one rule of the contract per test (docs/reference/maillog-accounting.md §2; docs/sources/maillog.md), on real
 // lines of capture B (samples/maillog/capture/mail.log: Postfix 3.7 with long queue ids, through rsyslog). A test
 // that has to change a line says so and changes only the field it is about.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Dovecot → pop3_imap_in, pop3_imap_out (docs/sources/maillog.md §Dovecot; the rules: maillog-accounting.md §3).
+// Dovecot → pop3_imap_in, pop3_imap_out (docs/sources/maillog.md §Dovecot; the rules: docs/reference/maillog-accounting.md §3).
 //
 // Only session-end lines of imap(USER) and pop3(USER) count, in any prefix form (2.2 `imap(u): `, 2.3/2.4
 // `imap(u)<pid><session>: `, Dovecot's own log with its level) and with any reason text. The byte fields are

@@ -1,4 +1,4 @@
-// Postfix → smtp_in, smtp_out (docs/sources/maillog.md §Postfix; the rules: maillog-accounting.md §2).
+// Postfix → smtp_in, smtp_out (docs/sources/maillog.md §Postfix; the rules: docs/reference/maillog-accounting.md §2).
 //
 // State is per queue id in flight: size and sender (qmgr), origin (smtpd client= / pickup), the link to the message
 // it is a copy of (a content-filter hop or a local(8) forward). A message is *settled* when its origin is final:
