@@ -80,7 +80,7 @@ function shortId(n: number): string {
 }
 
 /** Writes `lines` lines (whole copies of the capture, the last one cut) to `file`. */
-async function generate(file: string, lines: number, days: number): Promise<number> {
+export async function generate(file: string, lines: number, days: number): Promise<number> {
   if (existsSync(file)) return lines;
   const t = template();
   const perCopy = t.offsets.length;
