@@ -12,7 +12,12 @@ import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js'
 import { runPipeline } from './flow.js';
 import { LOG_LEVELS, createLogger, type Logger } from './log.js';
 import { envForPipeline } from './secrets.js';
-import { summaryText } from './run/report.js';
+import { summaryText, type RunReport } from './run/report.js';
+import { RunEvents } from './run/events.js';
+import { listRunsInDir, pipelineIdOf } from './ledger/index.js';
+import { RunMetrics, createPusher, exposition, writeMetricsFile, type Pusher } from './metrics/index.js';
+import { startProgress, subscribeProgress } from './progress.js';
+import { Shutdown, exitOnSignal } from './signals.js';
 import { createReader } from './readers/index.js';
 import { parseShard, perPipelinePath, pipelineFiles, pipelineName, shardFromEnv, shareOf } from './pipeline-set.js';
 
@@ -20,8 +25,9 @@ const HELP = `traffic-import — put mail traffic measured outside Plesk into Pl
 
 Usage:
   traffic-import run PIPELINE|DIR... [--dry-run] [--out DIR] [--report FILE] [--rejects FILE]
-                              [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--state DIR] [--shard I/N]
-                              [--workers N]
+                              [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--include-open-days]
+                              [--state DIR] [--shard I/N] [--metrics-file FILE] [--pushgateway URL]
+                              [--progress-interval SECONDS] [--grace SECONDS] [--workers N]
   traffic-import validate PIPELINE|DIR...
   traffic-import runs [PIPELINE|DIR...] [--state DIR] [--limit N] [--json]
   traffic-import emulator [--fixture FILE] [--host 127.0.0.1] [--port 8443] [--tls-cert PEM --tls-key PEM]
@@ -37,10 +43,15 @@ Options:
   --report FILE     write the JSON run report (several pipelines: one file each, report.<pipeline>.json)
   --rejects FILE    write rejected rows (CSV, or JSONL when FILE ends in .jsonl)
   --from, --to      inclusive days to import; records outside are skipped and counted
+  --include-open-days  import today (and later) too; by default only days that are over in target.timezone
   --state DIR       ledgers, locks and run records (env TRAFFIC_IMPORT_STATE; default: the pipeline's
                     state.path, ./state/ beside the pipeline file)
   --shard I/N       run only pipelines k with k mod N = I (0-based; default from JOB_COMPLETION_INDEX
                     and TRAFFIC_IMPORT_SHARDS)
+  --metrics-file FILE  Prometheus text format, written atomically at the end (node_exporter textfile)
+  --pushgateway URL push the same to a Pushgateway, one group per pipeline (env PUSHGATEWAY_URL)
+  --progress-interval S  off a terminal, a progress log line every S seconds (default 10; 0 = none)
+  --grace S         after SIGTERM/SIGINT, seconds packets in flight get to finish (default 20)
   --workers N       threads that read one large CSV file (default: the available cores for a file of
                     16 MiB or more, else 1; 1 = read in the main thread)
   --log-level LEVEL pino level (default info; env LOG_LEVEL)
@@ -50,10 +61,11 @@ A DIR stands for its *.json files in name order.
 
 Environment: PLESK_URL (overrides target.url), PLESK_LOGIN + PLESK_PASSWORD or PLESK_SECRET_KEY, WHM_URL,
 WHM_USER, WHM_API_TOKEN, OPENSRS_URL, OPENSRS_USER + OPENSRS_PASSWORD or OPENSRS_TOKEN (every credential
-also as NAME_FILE naming a file), TRAFFIC_IMPORT_STATE, LOG_LEVEL, NO_COLOR.
+also as NAME_FILE naming a file), TRAFFIC_IMPORT_STATE, PUSHGATEWAY_URL, JOB_COMPLETION_INDEX +
+TRAFFIC_IMPORT_SHARDS, LOG_LEVEL, NO_COLOR.
 
-Exit codes: 0 all good · 1 finished with rejected, unresolved or failed records · 2 usage, configuration or
-fatal error.`;
+Exit codes: 0 all good · 1 finished with rejected, unresolved or failed records, or an empty file source ·
+2 usage, configuration or fatal error · 130/143 stopped by SIGINT/SIGTERM (report written; re-run to finish).`;
 
 const COMMON = {
   'log-level': { type: 'string' },
@@ -88,6 +100,15 @@ function dateFlag(name: string, v: unknown): string | undefined {
   return v;
 }
 
+/** `10`, `10s`, `500ms`, `2m` → milliseconds (a bare number is seconds). */
+function durationFlag(name: string, v: string | undefined, defaultMs: number): number {
+  if (v === undefined) return defaultMs;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) usage(`--${name} expects a duration such as 20, 20s, 500ms or 2m, got "${v}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
 async function cmdRun(args: string[]): Promise<ExitCode> {
   const { values, positionals } = parse(args, {
     'dry-run': { type: 'boolean' },
@@ -98,6 +119,11 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
     to: { type: 'string' },
     state: { type: 'string' },
     shard: { type: 'string' },
+    'include-open-days': { type: 'boolean' },
+    'progress-interval': { type: 'string' },
+    'metrics-file': { type: 'string' },
+    pushgateway: { type: 'string' },
+    grace: { type: 'string' },
     workers: { type: 'string' },
   });
   if (positionals.length === 0) usage('run takes one or more PIPELINE files or directories');
@@ -107,48 +133,157 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
   const to = dateFlag('to', values.to);
   if (from && to && from > to) usage(`--from ${from} is after --to ${to}`);
   if (values.out && !values['dry-run']) usage('--out goes with --dry-run');
+  const progressMs = durationFlag('progress-interval', values['progress-interval'], 10_000);
+  const graceMs = durationFlag('grace', values.grace, 20_000);
+  const gateway = values.pushgateway ?? (process.env.PUSHGATEWAY_URL || undefined);
+  if (gateway !== undefined && !/^https?:\/\/[^/]/.test(gateway)) usage(`--pushgateway (or PUSHGATEWAY_URL) expects an http(s) URL, got "${gateway}"`);
   const explicitShard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   const all = pipelineFiles(positionals);
   const shard = explicitShard ?? shardFromEnv(process.env, all.length);
   const files = shareOf(all, shard);
   const log = logger(values);
   if (shard) log.info({ shard: `${shard.index}/${shard.count}`, pipelines: files.map(pipelineName), of: all.length }, 'shard');
+  const metrics = new RunMetricsOutput(values['metrics-file'], gateway, log);
+
   // Every pipeline is validated before the first one runs: a typo in one file must not surface after an hour.
-  const pipelines = files.map((f) => loadPipeline(f));
+  const pipelines: Pipeline[] = [];
+  const invalid: TiError[] = [];
+  for (const f of files) {
+    try {
+      pipelines.push(loadPipeline(f));
+    } catch (err) {
+      if (!(err instanceof TiError)) throw err;
+      invalid.push(err);
+      metrics.failedBeforeRun(pipelineName(f));
+    }
+  }
+  if (invalid.length > 0) {
+    await metrics.writeFile();
+    await metrics.push();
+    if (invalid.length === 1) throw invalid[0]!;
+    for (const err of invalid) process.stderr.write(`traffic-import: [${err.code}] ${err.message}\n`);
+    return EXIT.FATAL;
+  }
   const several = pipelines.length > 1;
-  // Node as PID 1 (a container without --init) has no default signal handling. Stopping mid-run is safe:
-  // Plesk stays the source of truth, additive intents are settled and a stale lock is taken over next time.
-  const stop = (sig: string) => {
-    log.warn({ signal: sig }, 'interrupted: exiting; the next run settles whatever was in flight');
-    process.exit(EXIT.FATAL);
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // SIGTERM/SIGINT: no new packet, in-flight ones get the grace time, then report, metrics, run record and 143/130.
+  const shutdown = new Shutdown(graceMs, log).install();
   let worst: ExitCode = EXIT.OK;
   const outcomes: string[] = [];
-  for (const pipeline of pipelines) {
-    const name = pipelineName(pipeline.file);
-    pipeline.statePath = stateDirOf({ flag: values.state, env: process.env, pipeline });
-    const report = await runPipeline({
-      pipeline,
-      dryRun: values['dry-run'] === true,
-      ...(values.out ? { outDir: several ? path.join(values.out, name) : values.out } : {}),
-      ...(values.report ? { reportPath: perPipelinePath(values.report, name, several) } : {}),
-      ...(values.rejects ? { rejectsPath: perPipelinePath(values.rejects, name, several) } : {}),
-      ...(from ? { from } : {}),
-      ...(to ? { to } : {}),
-      ...(workers !== undefined ? { workers } : {}),
-      env: envForPipeline(process.env, name),
-      log,
-    });
-    // The summary ends with the fatal error's coded line when there is one: each error is printed once.
-    process.stderr.write(`${summaryText(report)}\n`);
-    outcomes.push(`${name} ${report.status} (${report.exitCode})`);
-    if (report.exitCode > worst) worst = report.exitCode;
+  try {
+    for (const pipeline of pipelines) {
+      if (shutdown.signal) break; // the next pipelines are not started
+      const name = pipelineName(pipeline.file);
+      pipeline.statePath = stateDirOf({ flag: values.state, env: process.env, pipeline });
+      const events = new RunEvents();
+      const m = metrics.subscribe(name, events);
+      const progress = startProgress({ pipeline: name, tty: process.stderr.isTTY === true, intervalMs: progressMs, log });
+      subscribeProgress(events, progress);
+      let report: RunReport;
+      try {
+        report = await runPipeline({
+          pipeline,
+          dryRun: values['dry-run'] === true,
+          ...(values.out ? { outDir: several ? path.join(values.out, name) : values.out } : {}),
+          ...(values.report ? { reportPath: perPipelinePath(values.report, name, several) } : {}),
+          ...(values.rejects ? { rejectsPath: perPipelinePath(values.rejects, name, several) } : {}),
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+          ...(workers !== undefined ? { workers } : {}),
+          env: envForPipeline(process.env, name),
+          log,
+          events,
+          includeOpenDays: values['include-open-days'] === true,
+          signal: shutdown.stop.signal,
+          deadline: shutdown.deadline.signal,
+        });
+      } finally {
+        progress.stop();
+      }
+      m.finished(report, report.exitCode);
+      m.lastSuccessSeconds ??= lastSuccessOf(pipeline);
+      await metrics.writeFile(m);
+      // The summary ends with the fatal error's coded line when there is one: each error is printed once.
+      process.stderr.write(`${summaryText(report)}\n`);
+      await metrics.push(m);
+      outcomes.push(`${name} ${report.status} (${report.exitCode})`);
+      if (report.exitCode > worst) worst = report.exitCode;
+    }
+  } finally {
+    shutdown.uninstall();
+    await metrics.close();
   }
-  if (several) process.stderr.write(`traffic-import: ${pipelines.length} pipelines: ${outcomes.join(', ')}; exit code ${worst}\n`);
+  if (several) process.stderr.write(`traffic-import: ${pipelines.length} pipelines: ${outcomes.join(', ')}; exit code ${shutdown.exitCode ?? worst}\n`);
   if (pipelines.length === 0) log.warn({ shard: shard && `${shard.index}/${shard.count}`, of: all.length }, 'this shard has no pipelines');
-  return worst;
+  return shutdown.exitCode ?? worst;
+}
+
+/** When this pipeline last finished with exit 0 or 1, from its run records (undefined when unknown). */
+function lastSuccessOf(pipeline: Pipeline): number | undefined {
+  try {
+    const id = pipelineIdOf(pipeline.file);
+    const done = listRunsInDir(pipeline.statePath)
+      .filter((r) => pipelineIdOf(r.pipeline) === id && (r.status === 'ok' || r.status === 'partial') && r.finishedAt)
+      .map((r) => Date.parse(r.finishedAt!) / 1000);
+    return done.length > 0 ? Math.max(...done) : undefined;
+  } catch {
+    return undefined; // no readable state: the gauge is left out rather than guessed
+  }
+}
+
+/**
+ * --metrics-file and --pushgateway. The file holds every pipeline of this process (label `pipeline`), rewritten
+ * atomically after each one, so it is current even if a later one is killed; `{pipeline}` in its path gives each
+ * pipeline its own file. The Pushgateway gets one group per pipeline (job="traffic-import", pipeline=<name>).
+ */
+class RunMetricsOutput {
+  readonly #runs: RunMetrics[] = [];
+  readonly #pusher: Pusher | undefined;
+
+  constructor(private readonly file: string | undefined, gateway: string | undefined, private readonly log: Logger) {
+    this.#pusher = gateway ? createPusher(gateway, log) : undefined;
+  }
+
+  subscribe(name: string, events: RunEvents): RunMetrics {
+    const m = new RunMetrics(name);
+    events.on('request.done', (e) => m.requestDone(e));
+    events.on('request.retried', (e) => m.retried(e));
+    this.#runs.push(m);
+    return m;
+  }
+
+  /** A pipeline that could not even be loaded: exit code 2, nothing else known. */
+  failedBeforeRun(name: string): void {
+    const m = new RunMetrics(name);
+    m.exitCode = EXIT.FATAL;
+    this.#runs.push(m);
+  }
+
+  /** Write the file: every run so far (or, with `{pipeline}` in the path, `latest`'s own file). */
+  async writeFile(latest?: RunMetrics): Promise<void> {
+    if (this.file === undefined) return;
+    const groups = this.file.includes('{pipeline}')
+      ? this.#runs.filter((m) => !latest || m === latest).map((m) => [perPipelinePath(this.file!, m.pipeline, true), [m]] as const)
+      : [[this.file, this.#runs] as const];
+    for (const [file, runs] of groups) {
+      try {
+        writeMetricsFile(file, await exposition(runs, { pipelineLabel: true }));
+      } catch (err) {
+        this.log.error({ file, error: errorMessage(err) }, 'the metrics file cannot be written');
+      }
+    }
+  }
+
+  /** Push `latest` (or every run, when none is named) to the Pushgateway. */
+  async push(latest?: RunMetrics): Promise<void> {
+    if (!this.#pusher) return;
+    for (const m of latest ? [latest] : this.#runs) {
+      await this.#pusher.push('traffic-import', { pipeline: m.pipeline }, await exposition([m], { pipelineLabel: false }));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pusher?.close();
+  }
 }
 
 /** The panel URL for a person to read: never with user-info (checked before), never a query string. */
@@ -301,6 +436,9 @@ export async function main(argv: string[]): Promise<ExitCode> {
       process.stdout.write(`${HELP}\n`);
       return EXIT.OK;
     }
+    // The CLI may be PID 1 (a container without --init): a signal with no handler would be ignored. `run`
+    // stops gently (src/signals.ts), the emulator and `demo --keep-running` close their servers; the rest just exit.
+    if (cmd !== 'run' && cmd !== 'emulator' && !(cmd === 'demo' && rest.includes('--keep-running'))) exitOnSignal();
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'validate': return await cmdValidate(rest);
@@ -341,7 +479,11 @@ function invokedDirectly(): boolean {
 }
 if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+      // Stopped by a signal: requests abandoned after the grace time may still hold sockets; do not wait for them.
+      if (code === EXIT.SIGTERM || code === EXIT.SIGINT) process.exit(code);
+    },
     (err) => { process.stderr.write(`${String(err)}\n`); process.exitCode = EXIT.FATAL; },
   );
 }

@@ -40,7 +40,7 @@ export const targetSchema = z.strictObject({
   idMap: z.string().min(1).optional(),
   /** What set_traffic does on this panel: replace the day's values (default) or add to them. */
   setTrafficSemantics: z.enum(['replace', 'add']).default('replace'),
-  /** The panel's time zone (IANA): `usage` reports its current month by default. */
+  /** The panel's time zone (IANA): a day is imported once it is over there (today and later are open); `usage` reports its current month by default. */
   timezone: z.string().refine(isValidTimeZone, { error: 'expected an IANA time zone name such as Europe/Berlin' }).default('UTC'),
 }).transform((t) => foldHttpKeys(t, PLESK_HTTP_DEFAULTS));
 

@@ -9,6 +9,10 @@ export const EXIT = {
   PARTIAL: 1,
   /** Usage, configuration or fatal error: nothing more was attempted. Fix the cause and run again. */
   FATAL: 2,
+  /** Stopped by SIGINT (128 + 2): packets in flight finished or were left to the next run; report written. */
+  SIGINT: 130,
+  /** Stopped by SIGTERM (128 + 15), as a scheduler stops a job: the same. Re-running converges. */
+  SIGTERM: 143,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

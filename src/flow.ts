@@ -18,6 +18,7 @@ import { RejectSink } from './run/rejects.js';
 import { collectReport, type RunReport } from './run/report.js';
 import { resolve } from './run/resolve.js';
 import { send } from './run/send.js';
+import { stopIfAsked, stopSignalOf } from './run/interrupt.js';
 
 export type { RunOptions } from './run/context.js';
 
@@ -30,14 +31,24 @@ export async function runPipeline(opts: RunOptions): Promise<RunReport> {
   try {
     await connect(ctx);
     await openLedger(ctx);
+    stopIfAsked(ctx);
     const records = await readSource(ctx);
+    stopIfAsked(ctx);
     const resolved = await resolve(ctx, records);
+    stopIfAsked(ctx);
     const plan = await reconcile(ctx, resolved);
+    stopIfAsked(ctx);
     if (opts.dryRun) await dryRun(ctx, plan);
     else await send(ctx, plan);
+    stopIfAsked(ctx);
   } catch (err) {
-    if (!(err instanceof TiError)) ctx.log.error({ err }, 'internal error');
-    ctx.events.emit('run.failed', err instanceof TiError ? { code: err.code, message: err.message } : { code: 'TI_INTERNAL', message: errorMessage(err) });
+    // SIGTERM/SIGINT: whatever the stage threw on its way out (an aborted read), the run was stopped.
+    const signal = stopSignalOf(opts.signal);
+    if (signal) ctx.events.emit('run.interrupted', { signal });
+    else {
+      if (!(err instanceof TiError)) ctx.log.error({ err }, 'internal error');
+      ctx.events.emit('run.failed', err instanceof TiError ? { code: err.code, message: err.message } : { code: 'TI_INTERNAL', message: errorMessage(err) });
+    }
   }
   return finish(ctx, report, rejects);
 }

@@ -4,8 +4,8 @@
 // Pretty printing runs in this thread (pino-pretty's prettyFactory), not as a pino transport: a transport is
 // resolved by name in a worker thread (the production install crashed on a TTY with "unable to determine
 // transport target" when pino-pretty was missing), and its last lines can be lost on process.exit. In-thread,
-// every line is written synchronously, and a live status line (the progress bar) can be cleared before a log
-// line and drawn again after it, so neither garbles the other.
+// every line is written synchronously, and while a live status line (the progress bar) is shown, log lines go
+// through it, so it writes them above itself and neither garbles the other.
 
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
@@ -31,10 +31,8 @@ export interface LogOptions {
 
 /** A live line on stderr (the progress bar) that log lines must not garble. */
 export interface StatusLine {
-  /** Erase the line (cursor at column 0). */
-  clear(): void;
-  /** Draw it again. */
-  redraw(): void;
+  /** Write a log line (ending in a newline) above the live line, at once. */
+  write(text: string): void;
 }
 
 let statusLine: StatusLine | undefined;
@@ -79,11 +77,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const dest: DestinationStream = {
     write(line: string) {
       const text = format ? format(line) : line;
-      if (statusLine) {
-        statusLine.clear();
-        out.write(text);
-        statusLine.redraw();
-      } else out.write(text);
+      if (statusLine) statusLine.write(text);
+      else out.write(text);
     },
   };
   return pino(base, dest);

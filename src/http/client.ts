@@ -90,7 +90,7 @@ export class HttpClient {
 
   async request(
     url: string,
-    init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; signal?: AbortSignal; what?: string },
+    init: { method: 'GET' | 'POST' | 'PUT'; headers?: Record<string, string>; body?: string; signal?: AbortSignal; what?: string },
   ): Promise<HttpAnswer> {
     const { log, observer } = this.#o;
     const client = this.name;

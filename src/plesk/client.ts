@@ -35,7 +35,7 @@ export const IDS_PER_FILTER = 100;
 
 type Exchange<T> =
   | { ok: true; value: T; attempts: number }
-  | { ok: false; failure: Failure; attempts: number; mayHaveApplied: boolean };
+  | { ok: false; failure: Failure; attempts: number; mayHaveApplied: boolean; notSent?: boolean };
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -120,17 +120,24 @@ export class PleskClient implements PleskApi, PleskPanelReads {
     }
   }
 
-  /** One try: the HTTP exchange through the queue, then the parse. Never throws for expected failures. */
+  /**
+   * One try: the HTTP exchange through the queue, then the parse. Never throws for expected failures. A first
+   * try whose turn comes after `stop` was aborted is not sent at all (`notSent`): the run is being stopped.
+   */
   async #attempt<T>(
-    what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number, onSent?: () => void,
-  ): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> {
+    what: string, packet: string, parse: (body: string) => Parsed<T>, attempt: number, onSent?: () => void, stop?: AbortSignal,
+  ): Promise<{ ok: true; value: T } | { ok: false; failure: Failure; notSent?: boolean }> {
     const endpoint = this.endpoint;
     const observer = this.#opts.observer;
-    const run = async (): Promise<{ ok: true; value: T } | { ok: false; failure: Failure }> => {
+    const run = async (): Promise<{ ok: true; value: T } | { ok: false; failure: Failure; notSent?: boolean }> => {
       if (this.#closed) return { ok: false, failure: { message: 'client closed', retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' } };
       // Checked when the request would start (not when it was queued): after a fatal answer nothing more goes out.
       if (this.#halted) {
         return { ok: false, failure: { message: `not sent: ${this.#halted.message}`, retryable: false, delivered: false, code: 'TI_PLESK_SYSTEM', fatal: this.#halted } };
+      }
+      // Nor after a stop signal (SIGTERM/SIGINT): a packet whose turn comes then is not started.
+      if (attempt === 1 && stop?.aborted) {
+        return { ok: false, failure: { message: 'not sent: the run is stopping', retryable: false, delivered: false, code: 'TI_PLESK_TRANSPORT' }, notSent: true };
       }
       if (attempt === 1) onSent?.();
       this.#log.debug({ endpoint, what, attempt, bytes: Buffer.byteLength(packet) }, 'packet sent');
@@ -169,13 +176,17 @@ export class PleskClient implements PleskApi, PleskPanelReads {
   }
 
   /** Attempts with backoff (src/http's loop). `idempotent=false`: stop as soon as the packet may have been delivered. */
-  async #exchange<T>(what: string, packet: string, parse: (body: string) => Parsed<T>, idempotent: boolean, onSent?: () => void): Promise<Exchange<T>> {
+  async #exchange<T>(
+    what: string, packet: string, parse: (body: string) => Parsed<T>, idempotent: boolean, onSent?: () => void, stop?: AbortSignal,
+  ): Promise<Exchange<T>> {
     let mayHaveApplied = false;
+    let notSent = false;
     const max = Math.max(1, this.#opts.retry.attempts);
     const r = await retryLoop<T, Failure>(
       async (attempt) => {
-        const got = await this.#attempt(what, packet, parse, attempt, onSent);
+        const got = await this.#attempt(what, packet, parse, attempt, onSent, stop);
         if (got.ok) return got;
+        if (got.notSent) notSent = true;
         const failure = { ...got.failure, message: this.#scrub(got.failure.message) };
         if (failure.fatal) {
           this.#halted ??= failure.fatal;
@@ -197,6 +208,7 @@ export class PleskClient implements PleskApi, PleskPanelReads {
       },
     );
     if (r.ok) return r;
+    if (notSent) return { ok: false, failure: r.failure, attempts: 0, mayHaveApplied: false, notSent };
     this.#log.warn({ endpoint: this.endpoint, what, attempt: r.attempts, error: r.failure.message, mayHaveApplied }, 'packet gave up');
     return { ok: false, failure: r.failure, attempts: r.attempts, mayHaveApplied };
   }
@@ -209,11 +221,12 @@ export class PleskClient implements PleskApi, PleskPanelReads {
     });
   }
 
-  async setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean; onSent?: () => void }): Promise<PacketOutcome> {
+  async setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean; onSent?: () => void; stop?: AbortSignal }): Promise<PacketOutcome> {
     if (nodes.length === 0) return { kind: 'applied', results: [], attempts: 0 };
     const packet = buildSetTrafficPacket(operator, nodes, this.#opts.packetVersion);
     const what = describeNodes(operator, nodes);
-    const ex = await this.#exchange(what, packet, (body) => parseSetTrafficResponse(body, operator, nodes), opts.idempotent, opts.onSent);
+    const ex = await this.#exchange(what, packet, (body) => parseSetTrafficResponse(body, operator, nodes), opts.idempotent, opts.onSent, opts.stop);
+    if (!ex.ok && ex.notSent) return { kind: 'notSent', error: ex.failure.message, attempts: 0 };
     if (ex.ok) {
       const results = ex.value.map((r): NodeResult => (r.errtext === undefined ? r : { ...r, errtext: this.#scrub(r.errtext) }));
       const errors = results.filter((r) => r.status === 'error').length;

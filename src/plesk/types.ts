@@ -32,7 +32,9 @@ export interface NodeResult {
 export type PacketOutcome =
   | { kind: 'applied'; results: NodeResult[]; attempts: number }
   | { kind: 'failed'; error: string; errcode?: number; attempts: number }
-  | { kind: 'uncertain'; error: string; attempts: number };
+  | { kind: 'uncertain'; error: string; attempts: number }
+  /** Its turn came after `stop` was aborted (SIGTERM/SIGINT): never sent. */
+  | { kind: 'notSent'; error: string; attempts: 0 };
 
 export type PleskAuth = { login: string; password: string } | { secretKey: string };
 
@@ -73,9 +75,10 @@ export interface PleskApi {
   /** One `set_traffic` packet of up to batchSize nodes. `idempotent=false` forbids resending once delivered. */
   /**
    * `onSent` is called when the packet's first request actually goes out (a client queues packets and stops
-   * starting new ones after a fatal answer, so a call does not mean a request).
+   * starting new ones after a fatal answer, so a call does not mean a request). `stop`: a packet whose turn comes
+   * after it was aborted (SIGTERM/SIGINT) is not sent (outcome `notSent`).
    */
-  setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean; onSent?: () => void }): Promise<PacketOutcome>;
+  setTraffic(operator: Operator, nodes: SetTrafficNode[], opts: { idempotent: boolean; onSent?: () => void; stop?: AbortSignal }): Promise<PacketOutcome>;
   close(): Promise<void>;
 }
 

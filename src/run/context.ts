@@ -29,6 +29,12 @@ export interface RunOptions {
   events?: RunEvents;
   /** `--workers`: threads for reading one large input (undefined: the reader decides). */
   workers?: number;
+  /** Import days that are not over yet in the panel's zone too (default: only closed days). */
+  includeOpenDays?: boolean;
+  /** Aborted by SIGTERM/SIGINT (its reason is the signal's name): start nothing new, finish what is in flight. */
+  signal?: AbortSignal;
+  /** Aborted when the grace time is over: stop waiting for packets in flight (their intents stay open). */
+  deadline?: AbortSignal;
 }
 
 export interface RunWindow {

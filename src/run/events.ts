@@ -31,6 +31,10 @@ export interface RunEventMap {
   'record.rejected': Rejection;
   /** Outside --from/--to: skipped and counted, not rejected. */
   'records.skipped': { count: number };
+  /** On a day not over yet in the panel's zone (today or later): skipped and counted, not rejected. */
+  'records.open': { count: number; firstOpenDay: string };
+  /** A file source yielded no records at all (a header-only export): exit 1 unless source.allowEmpty. */
+  'source.empty': { message: string };
   /** Dropped on purpose and counted by reason (http rows, unknown protocols…): not an error. */
   'records.ignored': { what: string; count: number };
   /** A metric of a (target, day) held back because a rejected value belonged to it: not sent, Plesk keeps its value. */
@@ -62,6 +66,8 @@ export interface RunEventMap {
   'packets.written': { count: number };
   /** The run stops with a fatal error. */
   'run.failed': { code: string; message: string };
+  /** SIGTERM or SIGINT stopped the run: no new packet was started after it. */
+  'run.interrupted': { signal: 'SIGTERM' | 'SIGINT' };
   'run.finished': { report: RunReport };
 }
 

@@ -7,7 +7,11 @@ import type { RejectSink } from './rejects.js';
 
 export async function finish(ctx: RunContext, report: RunReport, rejects: RejectSink): Promise<RunReport> {
   ctx.events.emit('stage.started', { stage: 'finish' });
-  if (ctx.ownApi) await ctx.api?.close().catch(() => undefined);
+  if (ctx.ownApi) {
+    const closing = ctx.api?.close().catch(() => undefined);
+    // After the grace time, packets may still be in flight: close() would wait for them. The process exits soon.
+    if (!ctx.opts.deadline?.aborted) await closing;
+  }
   await rejects.close().catch(() => undefined);
   finishReport(report);
   const ledger = ctx.ledger;

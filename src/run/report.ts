@@ -51,6 +51,8 @@ export interface RunReport {
     rejected: number;
     /** Outside --from/--to: skipped and counted, not rejected. */
     skipped: number;
+    /** On days not over yet in the panel's zone (target.timezone): skipped and counted (--include-open-days imports them). */
+    open: number;
     /** Distinct (target, day) records after normalizing. */
     normalized: number;
     /** Cumulative totals lower than what is recorded (counter reset or wrong period): nothing recorded. */
@@ -69,6 +71,8 @@ export interface RunReport {
     unchanged: number;
     /** Additive slices already applied (ledger): not sent again. */
     alreadyApplied: number;
+    /** What reconcile decided to send (more than `sent` when a fatal answer or a stop signal came first). */
+    planned: number;
     /** Nodes in packets sent (dry-run: that would be sent). */
     sent: number;
     /** Confirmed by Plesk's answer, node by node. */
@@ -86,8 +90,12 @@ export interface RunReport {
   rejectSample: Rejection[];
   intents?: { settledApplied: number; settledNotApplied: number; settledAmbiguous: number };
   exitCode: ExitCode;
-  status: 'ok' | 'partial' | 'failed';
+  status: 'ok' | 'partial' | 'failed' | 'interrupted';
   error?: { code: string; message: string };
+  /** A file source that yielded no records (exit 1 unless source.allowEmpty). */
+  emptySource?: { message: string };
+  /** The signal that stopped the run (exit 143 for SIGTERM, 130 for SIGINT). */
+  interrupted?: { signal: 'SIGTERM' | 'SIGINT' };
 }
 
 /** Failures listed in the report at most (all are counted, and logged). */
@@ -116,6 +124,9 @@ export function collectReport(events: RunEvents): RunReport {
     sampled(rej);
   });
   events.on('records.skipped', ({ count }) => void (r.records.skipped += count));
+  events.on('records.open', ({ count }) => void (r.records.open += count));
+  events.on('source.empty', ({ message }) => void (r.emptySource = { message }));
+  events.on('run.interrupted', ({ signal }) => void (r.interrupted ??= { signal }));
   events.on('records.ignored', ({ what, count }) => void (r.ignored[what] = (r.ignored[what] ?? 0) + count));
   events.on('records.normalized', ({ count }) => void (r.records.normalized = count));
   events.on('metric.heldBack', (h) => {
@@ -139,7 +150,10 @@ export function collectReport(events: RunEvents): RunReport {
   // Dry-run: what would be sent.
   let dry = false;
   events.on('stage.started', ({ stage }) => void (dry ||= stage === 'dry-run'));
-  events.on('nodes.planned', ({ nodes }) => void (dry ? (r.nodes.sent += nodes) : undefined));
+  events.on('nodes.planned', ({ nodes }) => {
+    r.nodes.planned += nodes;
+    if (dry) r.nodes.sent += nodes;
+  });
   events.on('packet.sent', ({ nodes }) => {
     r.nodes.sent += nodes;
     r.packets++;
@@ -162,9 +176,9 @@ export function emptyReport(run: RunReport['run']): RunReport {
   return {
     version: 1,
     run,
-    records: { read: 0, rejected: 0, skipped: 0, normalized: 0, resets: 0, rejectedByCode: {}, heldBack: 0 },
+    records: { read: 0, rejected: 0, skipped: 0, open: 0, normalized: 0, resets: 0, rejectedByCode: {}, heldBack: 0 },
     targets: { resolved: 0, unresolved: 0, unresolvedList: [] },
-    nodes: { unchanged: 0, alreadyApplied: 0, sent: 0, applied: 0, failed: 0 },
+    nodes: { unchanged: 0, alreadyApplied: 0, planned: 0, sent: 0, applied: 0, failed: 0 },
     packets: 0,
     requests: { packetsFailed: 0, packetsUncertain: 0 },
     ignored: {},
@@ -176,10 +190,14 @@ export function emptyReport(run: RunReport['run']): RunReport {
   };
 }
 
-/** 0 when everything read landed (or was already there), 1 when anything was rejected, unresolved or failed. */
+/**
+ * 143/130 when a signal stopped the run (whatever else happened: the scheduler must know it was stopped), 2 on a
+ * fatal error, 1 when anything was rejected, unresolved or failed or a file source was empty, else 0.
+ */
 export function exitCodeOf(r: RunReport): ExitCode {
+  if (r.interrupted) return r.interrupted.signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
   if (r.error) return EXIT.FATAL;
-  const bad = r.records.rejected + r.targets.unresolved + r.nodes.failed + r.records.resets;
+  const bad = r.records.rejected + r.targets.unresolved + r.nodes.failed + r.records.resets + (r.emptySource ? 1 : 0);
   return bad > 0 ? EXIT.PARTIAL : EXIT.OK;
 }
 
@@ -187,7 +205,7 @@ export function finishReport(r: RunReport): RunReport {
   r.run.finishedAt = new Date().toISOString();
   r.run.durationMs = Date.parse(r.run.finishedAt) - Date.parse(r.run.startedAt);
   r.exitCode = exitCodeOf(r);
-  r.status = r.exitCode === EXIT.OK ? 'ok' : r.exitCode === EXIT.PARTIAL ? 'partial' : 'failed';
+  r.status = r.interrupted ? 'interrupted' : r.exitCode === EXIT.OK ? 'ok' : r.exitCode === EXIT.PARTIAL ? 'partial' : 'failed';
   return r;
 }
 
@@ -202,6 +220,7 @@ export function summaryText(r: RunReport): string {
   const lines = [
     `traffic-import ${r.status.toUpperCase()}${dry} — ${r.run.pipeline}`,
     `  records   read ${r.records.read}, rejected ${r.records.rejected}, skipped (window) ${r.records.skipped}, ` +
+      `${r.records.open ? `open days ${r.records.open}, ` : ''}` +
       `per target/day ${r.records.normalized}${r.records.resets ? `, counter resets ${r.records.resets}` : ''}`,
     `  targets   resolved ${r.targets.resolved}, unresolved ${r.targets.unresolved}`,
     `  nodes     unchanged ${r.nodes.unchanged}, ${r.run.dryRun ? 'would send' : 'sent'} ${r.nodes.sent}, ` +
@@ -221,9 +240,14 @@ export function summaryText(r: RunReport): string {
   for (const f of r.failures.slice(0, 10)) {
     lines.push(`  failed    ${f.operator} dom_id ${f.dom_id} ${f.date}: ${f.errcode ? `[${f.errcode}] ` : ''}${f.errtext}`);
   }
+  if (r.emptySource) lines.push(`  empty     ${r.emptySource.message}`);
   // Nothing came out of the source (a CSV with only its header, an empty log, no account or day): say so, an OK
   // with "read 0" alone reads like success.
-  if (!r.error && r.records.read === 0) lines.push('  note      the source held no records (a file with only a header, an empty log, no accounts or days): nothing to import');
+  else if (!r.error && r.records.read === 0) lines.push('  note      the source held no records (a file with only a header, an empty log, no accounts or days): nothing to import');
+  if (r.interrupted) {
+    const answered = r.nodes.applied + r.nodes.failed;
+    lines.push(`  stopped   by ${r.interrupted.signal}: ${r.nodes.sent} of ${r.nodes.planned} planned nodes sent, ${answered} answered; run it again to finish (re-runs converge)`);
+  }
   lines.push(`  exit code ${r.exitCode}`);
   // The fatal error last, in the one form every fatal error has (printed once: the CLI adds nothing).
   if (r.error) lines.push(`traffic-import: [${r.error.code}] ${r.error.message}`);

@@ -10,6 +10,7 @@ import type { PlannedNode } from '../reconcile.js';
 import type { RunContext } from './context.js';
 import { byOperator, heldNow } from './plesk-reads.js';
 import type { Plan } from './reconcile.js';
+import { stopSignalOf, whenAborted, Interrupted } from './interrupt.js';
 
 /** Packets: at most `size` nodes, one operator each, in the plan's order. */
 export function batch<T extends { operator: Operator }>(nodes: readonly T[], size: number): T[][] {
@@ -31,10 +32,12 @@ export async function send(ctx: RunContext, plan: Plan): Promise<void> {
   const feed = new PQueue({ concurrency: p.target.concurrency * 2 });
   // A fatal error (credentials revoked mid-run, a packet Plesk calls malformed) stops the run: packets not
   // yet started are dropped; those in flight finish and are committed or left as intents.
+  // A signal (opts.signal) starts no new packet either; those in flight get the grace time (opts.deadline).
   let fatal: unknown;
-  await feed
+  const stop = ctx.opts.signal;
+  const done = feed
     .addAll(packets.map((nodes) => async () => {
-      if (fatal !== undefined) return;
+      if (fatal !== undefined || stop?.aborted) return;
       try {
         await sendPacket(ctx, api, ledger, nodes, plan.slice);
       } catch (err) {
@@ -47,6 +50,14 @@ export async function send(ctx: RunContext, plan: Plan): Promise<void> {
       await feed.onIdle();
       throw err;
     });
+  const graceOver = whenAborted(ctx.opts.deadline).then(() => 'grace over' as const);
+  if ((await Promise.race([done, graceOver])) === 'grace over') {
+    // Packets still in flight are left: additive intents stay open and are settled by the next run; absolute
+    // and cumulative runs re-read what Plesk holds next time. Their late answers change nothing now.
+    done.catch(() => undefined);
+    feed.clear();
+    throw new Interrupted(stopSignalOf(stop) ?? 'SIGTERM');
+  }
 }
 
 function intentsOf(nodes: PlannedNode[], slice: string): Intent[] {
@@ -61,14 +72,22 @@ async function sendPacket(ctx: RunContext, api: PleskApi, ledger: Ledger, nodes:
   // Write-ahead: a kill between Plesk's answer and the commit is settled on the next start.
   if (additive) ledger.writeIntents(intents);
   // Counted when the request really goes out (nodes.sent): a packet the client never started after a fatal answer
-  // is not "sent". An API that does not tell (a test double) sent it if it answered.
+  // or a stop signal is not "sent". An API that does not tell (a test double) sent it if it answered.
   let sent = false;
   const onSent = (): void => {
     if (sent) return;
     sent = true;
     events.emit('packet.sent', { operator: op, nodes: nodes.length });
   };
-  const outcome = await api.setTraffic(op, nodes.map((n) => n.send), { idempotent: p.target.setTrafficSemantics === 'replace', onSent });
+  const stop = ctx.opts.signal;
+  const outcome = await api.setTraffic(op, nodes.map((n) => n.send), {
+    idempotent: p.target.setTrafficSemantics === 'replace', onSent, ...(stop ? { stop } : {}),
+  });
+  if (outcome.kind === 'notSent') {
+    // Stopping: its turn came after the signal. Nothing reached Plesk; its intents are closed as not applied.
+    if (additive) ledger.abort(intents);
+    return;
+  }
   onSent();
   const ok: number[] = [];
   const bad: number[] = [];

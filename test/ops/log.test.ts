@@ -29,13 +29,17 @@ describe('createLogger', () => {
     }
   });
 
-  it('clears the status line before each log line and draws it again after', () => {
+  it('while a status line is shown, log lines go through it (it writes them above itself)', () => {
     const out = capture();
-    setStatusLine({ clear: () => out.write('<clear>'), redraw: () => out.write('<bar>') });
+    const above: string[] = [];
+    setStatusLine({ write: (text) => void above.push(text) });
     const log = createLogger({ tty: false, destination: out });
     log.warn('one');
     log.info('two');
-    expect(out.lines.map((l) => (l.startsWith('{') ? JSON.parse(l).msg : l))).toEqual(['<clear>', 'one', '<bar>', '<clear>', 'two', '<bar>']);
+    setStatusLine(undefined);
+    log.info('three');
+    expect(above.map((l) => JSON.parse(l).msg)).toEqual(['one', 'two']);
+    expect(out.lines.map((l) => JSON.parse(l).msg)).toEqual(['three']);
   });
 
   it('without pino-pretty installed, a TTY gets JSON lines instead of a crash', () => {
