@@ -279,12 +279,12 @@ for ex in "${EXAMPLES[@]}"; do
   case "$ex" in
     *' -it '*) grep -Eq 'unable to determine transport target|    at ' <<<"$out" && fail "stack trace on a TTY: $short" \
                  || ok "exit 0 on a TTY, $(grep -c 'INFO' <<<"$out" || true) pretty INFO lines, no stack trace: $short" ;;
-    *' runs'*) grep -q 'csv-wide.json' <<<"$out" && ok "runs lists the run: $(grep 'csv-wide.json' <<<"$out" | head -1 | tr -s ' ')" \
+    *' runs'*) grep -qw 'csv-wide' <<<"$out" && ok "runs lists the run: $(grep -w 'csv-wide' <<<"$out" | head -1 | tr -s ' ')" \
                  || fail "runs does not list the run: $out" ;;
     *) ok "exit 0: $short" ;;
   esac
 done
-ls "$VOLUMES"/*/csv-wide-*.jsonl >/dev/null 2>&1 && ok "ledger in the named volume: $(cd "$VOLUMES" && ls -d */*.jsonl | tr '\n' ' ')" \
+ls "$VOLUMES"/traffic-state/*.jsonl >/dev/null 2>&1 && ok "ledger in the named volume: $(cd "$VOLUMES" && ls -d */*.jsonl | tr '\n' ' ')" \
   || fail "no ledger in a named volume"
 find "$ROOT/pipelines" -name state -print -quit | grep -q . && fail "state written beside the read-only pipelines" || true
 
@@ -327,7 +327,7 @@ grep -q '^traffic_import_last_exit_code{pipeline="slow"} 143$' "$HOSTDIR/out/met
   && ok "metrics: $(grep -E '^traffic_import_(last_exit_code|nodes_total.*(applied|not_sent))' "$HOSTDIR/out/metrics-1.prom" | tr '\n' ' ')" \
   || fail "no metrics with exit code 143 after SIGTERM"
 grep -q 'traffic-import' "$WORK/slow1.err" && grep -q 'exit code 143' "$WORK/slow1.err" && ok "summary printed" || fail "no summary after SIGTERM"
-out=$(timeout 60 "$SELF" __run -v "$HOSTDIR/state:/state" -- runs 2>&1 | grep 'slow.json' | head -1) || true
+out=$(timeout 60 "$SELF" __run -v "$HOSTDIR/state:/state" -- runs 2>&1 | grep -w 'slow' | head -1) || true
 grep -q ' interrupted ' <<<"$out" && grep -q 'applied [1-9]' <<<"$out" && ok "run record: $(tr -s ' ' <<<"$out")" || fail "run record after SIGTERM: '$out'"
 
 set +e

@@ -172,7 +172,7 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
   try {
     for (const pipeline of pipelines) {
       if (shutdown.signal) break; // the next pipelines are not started
-      const name = pipelineName(pipeline.file);
+      const name = pipeline.name;
       pipeline.statePath = stateDirOf({ flag: values.state, env: process.env, pipeline });
       const events = new RunEvents();
       const m = metrics.subscribe(name, events);
@@ -221,8 +221,10 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
 function lastSuccessOf(pipeline: Pipeline): number | undefined {
   try {
     const id = pipelineIdOf(pipeline.file);
+    // A run is a pipeline's by name, or (runs recorded by earlier versions) by its file.
+    const mine = (r: { pipeline: string; pipelineFile?: string }) => r.pipeline === pipeline.name || pipelineIdOf(r.pipelineFile ?? r.pipeline) === id;
     const done = listRunsInDir(pipeline.statePath)
-      .filter((r) => pipelineIdOf(r.pipeline) === id && (r.status === 'ok' || r.status === 'partial') && r.finishedAt)
+      .filter((r) => mine(r) && (r.status === 'ok' || r.status === 'partial') && r.finishedAt)
       .map((r) => Date.parse(r.finishedAt!) / 1000);
     return done.length > 0 ? Math.max(...done) : undefined;
   } catch {
@@ -301,7 +303,7 @@ async function cmdValidate(args: string[]): Promise<ExitCode> {
   for (const file of files) {
     try {
       const pipeline = loadPipeline(file);
-      const env = envForPipeline(process.env, pipelineName(pipeline.file));
+      const env = envForPipeline(process.env, pipeline.name);
       checkUrls(pipeline, env);
       const reader = createReader(pipeline.source);
       const ctx = {
