@@ -64,9 +64,14 @@ describe('one coded line per operator mistake', () => {
   it('a header-only CSV says in the summary that the source held no records', async () => {
     const dir = workdir();
     writeFileSync(path.join(dir, 'empty.csv'), 'date,domain,smtp_in\n');
+    // A file source that yields nothing must alert (issue 10 §8): exit 1 and why, unless source.allowEmpty.
     const r = await runCli(['run', pipelineFile(dir, { type: 'csv', path: 'empty.csv' }), '--dry-run'], cleanEnv());
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('records   read 0,');
-    expect(r.stderr).toContain('note      the source held no records (a file with only a header, an empty log, no accounts or days): nothing to import');
+    expect(r.stderr).toContain('empty     csv: the source yielded no records (a header-only export?); set source.allowEmpty: true if an empty input is normal');
+    const allowed = await runCli(['run', pipelineFile(dir, { type: 'csv', path: 'empty.csv', allowEmpty: true }), '--dry-run'], cleanEnv());
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain('note      the source held no records (a file with only a header, an empty log, no accounts or days): nothing to import');
   });
 });
 
