@@ -1,7 +1,7 @@
 // The ledger lock: one active run per ledger, held as a lease that the running process renews (heartbeat),
 // and taken over by exactly one process once it is not renewed for `leaseMs` (docs/ledger.md, "Lock").
 //
-// Why not proper-lockfile (installed): its stale takeover is rmdir + mkdir, so two takers that both saw the lock
+// Why not proper-lockfile: its stale takeover is rmdir + mkdir, so two takers that both saw the lock
 // stale can each remove the other's fresh lock and both win (moxystudio/node-proper-lockfile#121, open), and it
 // keeps no owner (pid, host, run) to name in "run X is still active". Its lease idea — mtime renewed by a timer,
 // stale when not renewed — is what this module does, with a single-winner takeover.
