@@ -7,7 +7,7 @@
 
 import path from 'node:path';
 import { TiError } from '../../errors.js';
-import { STDIN_NAME, openInput, type InputFile } from '../../input/files.js';
+import { STDIN_NAME, isPlainFile, openInput, type InputFile } from '../../input/files.js';
 import type { SourceRecord } from '../../model.js';
 import type { Normalizer } from '../../normalize.js';
 import type { Reader, ReaderContext } from '../types.js';
@@ -47,10 +47,15 @@ export function createCsvReader(cfg: CsvSourceConfig, opts: CsvReaderOptions = {
 export async function readSingle(cfg: CsvSourceConfig, ctx: ReaderContext, sink: RowSink, opts: CsvReaderOptions): Promise<void> {
   const file = fileName(cfg);
   const readChunkBytes = opts.readChunkBytes ?? DEFAULT_READ_BYTES;
-  const stream = await openInput(inputOf(cfg, ctx), ctx, { highWaterMark: readChunkBytes });
+  const input = inputOf(cfg, ctx);
+  // A plain file is read into one reused buffer; standard input and gzip come as a stream (openInput also says
+  // why a file cannot be opened).
+  const source = input.path !== undefined && (await isPlainFile(input))
+    ? { path: input.path, offset: 0 }
+    : { stream: await openInput(input, ctx, { highWaterMark: readChunkBytes }) };
   const got = await readStretch(
     {
-      cfg, file, source: { stream }, line: 1, ...(opts.readChunkBytes ? { readChunkBytes: opts.readChunkBytes } : {}), ...signalOf(ctx),
+      cfg, file, source, line: 1, ...(opts.readChunkBytes ? { readChunkBytes: opts.readChunkBytes } : {}), ...signalOf(ctx),
       ...(ctx.rowsRead ? { rowsRead: (n: number) => ctx.rowsRead?.(n) } : {}),
     },
     sink,

@@ -1,7 +1,7 @@
 // Reading one stretch of a CSV file: bytes → framer → csv-parse → rows, in one thread. The whole file, a byte
 // range of it (a worker thread's part, see parallel.ts), or just its header.
 
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { TiError, errorMessage, type RejectCode } from '../../errors.js';
 import type { CsvSourceConfig } from './config.js';
@@ -62,11 +62,10 @@ export async function readStretch(opts: StretchOptions, sink: RowSink, events: R
     windowBytes: 2 * (opts.readChunkBytes ?? DEFAULT_READ_BYTES),
   });
   framer.lineByLine = rows.header === undefined;
-  const stream =
+  const it: AsyncIterator<Buffer> =
     'stream' in opts.source
-      ? opts.source.stream
-      : createReadStream(opts.source.path, { start: offset, highWaterMark: opts.readChunkBytes ?? DEFAULT_READ_BYTES });
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      ? (opts.source.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>)
+      : fileChunks(opts.source.path, offset, opts.readChunkBytes ?? DEFAULT_READ_BYTES);
   let reported = 0;
   try {
     for (;;) {
@@ -100,6 +99,27 @@ export async function readStretch(opts: StretchOptions, sink: RowSink, events: R
     endLine: framer.line,
     rows,
   };
+}
+
+/**
+ * A file's bytes from `offset`, read into one buffer used again and again (each chunk is valid until the next:
+ * the framer copies it). A stream would allocate a buffer per read: over a 430 MB file in several threads that
+ * churn, not the data, was what made the process grow.
+ */
+async function* fileChunks(path: string, offset: number, size: number): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let position = offset;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, size, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Pushes a chunk, in pieces of at most `size` bytes when set (tests: chunk edges everywhere). */
