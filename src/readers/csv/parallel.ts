@@ -14,8 +14,10 @@
 // A sum past xs:long (which rows count and which are refused depends on their order) or any row a worker's
 // Normalizer refused sends the file back to one thread: rare (values near 2^63), and exact either way.
 //
-// Default: files of `parallelFromBytes` (16 MiB) or more use os.availableParallelism() workers; `--workers N`
-// sets N (1: no threads). Standard input and gzip files are read in one thread (no byte ranges).
+// Default: files of `parallelFromBytes` (16 MiB) or more are read by os.availableParallelism() threads; `--workers
+// N` sets N (1: no threads). The calling thread reads the first range itself while N − 1 worker threads read the
+// others: one isolate fewer to start (its start-up and its code's warm-up cost CPU the ranges need). Standard input
+// and gzip files are read in one thread (no byte ranges).
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -183,7 +185,10 @@ function workerUrl(): URL {
   return new URL('../../../dist/readers/csv/worker.js', import.meta.url);
 }
 
-/** One worker per range; resolves with every range's result in order, or rejects with the first failure. */
+/**
+ * Range 0 in this thread, one worker per other range (started first, so they boot while this thread reads);
+ * resolves with every range's result in order, or rejects with the first failure.
+ */
 function runWorkers(jobs: RangeJob[], signal: AbortSignal | undefined): Promise<RangeResult[]> {
   const url = workerUrl();
   return new Promise((resolve, reject) => {
@@ -202,6 +207,7 @@ function runWorkers(jobs: RangeJob[], signal: AbortSignal | undefined): Promise<
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) return onAbort();
     jobs.forEach((job, k) => {
+      if (k === 0) return;
       const worker = new Worker(url, { workerData: job });
       workers.push(worker);
       worker.once('message', (msg: { result?: RangeResult; error?: { name: string; code?: string; message: string; details?: Record<string, unknown> } }) => {
@@ -221,5 +227,13 @@ function runWorkers(jobs: RangeJob[], signal: AbortSignal | undefined): Promise<
         if (results[k] === undefined && !failed) fail(new Error(`CSV worker ${k} exited with code ${code}`));
       });
     });
+    readRange(jobs[0] as RangeJob).then((result) => {
+      if (failed) return;
+      results[0] = result;
+      if (--pending === 0) {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(results);
+      }
+    }, fail);
   });
 }
