@@ -85,10 +85,12 @@ describe('attribution', () => {
     const r = await read(lines);
     expect(r.rows.map((x) => x.domain)).toEqual(['alpha.example']);
     expect(r.rejects).toEqual([{ file: 'mail.log', line: 2, code: 'R_UNATTRIBUTABLE', reason: 'Dovecot user "legacy" has no domain and is not in source.userMap', raw: lines[1] }]);
-    const dir = scratch({ 'mail.log': lines, 'users.csv': ['# user,domain', 'Legacy,beta.example'] });
+    const dir = scratch({ 'mail.log': [...lines, lines[1]!.replace('imap(legacy)', 'imap(jürgen)')], 'users.csv': ['# user,domain', 'Legacy,beta.example', 'jürgen,bücher.example'] });
     const mapped = await readLog({ ...SAMPLE_SOURCE, paths: 'mail.log', userMap: 'users.csv' }, { baseDir: dir });
     expect(mapped.rejects).toEqual([]);
     expect(mapped.by(DAY, 'beta.example')).toEqual({ pop3_imap_in: 50n, pop3_imap_out: 847n });
+    // A login in UTF-8 matches the map's entry; the domain is compared in its ASCII form.
+    expect(mapped.by(DAY, 'xn--bcher-kva.example')).toEqual({ pop3_imap_in: 50n, pop3_imap_out: 847n });
   });
 
   it('lmtp, logins, auth and master lines carry no client traffic', async () => {

@@ -77,6 +77,9 @@ describe('size, sender and per-recipient counting', () => {
     // Changed: the recipient spelled in capitals.
     const shouted = B('4jfPsy1sQdzJ9BS', '4jfPsy2pL1zJ9FH').map((l) => l.replace('lmtp[8325]: 4jfPsy2pL1zJ9FH: to=<alice@alpha.example>', 'lmtp[8325]: 4jfPsy2pL1zJ9FH: to=<Alice@ALPHA.Example>'));
     expect((await read(shouted)).rows).toEqual([{ date: DAY, domain: 'alpha.example', metrics: { smtp_in: 4429n, smtp_out: 0n } }]);
+    // Changed: an internationalized domain (SMTPUTF8) written in UTF-8 by Postfix: compared in its ASCII form.
+    const idn = B('4jfPsy1sQdzJ9BS', '4jfPsy2pL1zJ9FH').map((l) => l.replace('4jfPsy2pL1zJ9FH: to=<alice@alpha.example>', '4jfPsy2pL1zJ9FH: to=<anna@Bücher.example>'));
+    expect((await read(idn)).rows).toEqual([{ date: DAY, domain: 'xn--bcher-kva.example', metrics: { smtp_in: 4429n, smtp_out: 0n } }]);
   });
 });
 

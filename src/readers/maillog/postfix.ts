@@ -105,6 +105,8 @@ export class PostfixAccounting {
   private readonly live = new Map<string, Msg>();
   /** Removed but not settled, in order of removal (≈ deadline order). */
   private readonly settling = new Map<string, Msg>();
+  /** When the oldest message in `settling` is due (Infinity when none). */
+  private nextDeadline = Infinity;
   private readonly trusted = new BlockList();
   private readonly trustedCache = new Map<string, boolean>();
   /** relay= text → is it a content filter (a server has few relays). */
@@ -179,8 +181,13 @@ export class PostfixAccounting {
 
   /** The log clock moved on: settle messages whose wait for a filter link is over. */
   tick(now: number): void {
+    if (now < this.nextDeadline) return;
+    this.nextDeadline = Infinity;
     for (const m of this.settling.values()) {
-      if (m.removedAt + SETTLE_AFTER_MS > now) break;
+      if (m.removedAt + SETTLE_AFTER_MS > now) {
+        this.nextDeadline = m.removedAt + SETTLE_AFTER_MS;
+        break;
+      }
       this.settling.delete(m.qid);
       if (m.settled) continue;
       // Waiting for the message it is a copy of: that one settles it.
@@ -210,6 +217,7 @@ export class PostfixAccounting {
 
   /** Provisional years were wrong: move what waits. */
   shiftYears(years: number): void {
+    this.nextDeadline = -Infinity;
     for (const map of [this.live, this.settling]) {
       for (const m of map.values()) {
         if (m.removedAt >= 0) m.removedAt = shiftClock(m.removedAt, years);
@@ -312,6 +320,8 @@ export class PostfixAccounting {
       this.over(earlier);
     }
     this.settling.set(m.qid, m);
+    const due = m.removedAt + SETTLE_AFTER_MS;
+    if (due < this.nextDeadline) this.nextDeadline = due;
   }
 
   private delivery(qid: string, program: string, agent: Agent, text: string, p: number, moment: Moment, file: string, lineNo: number): void {
