@@ -5,10 +5,12 @@
 // Chunks are cut at their last '\n' byte before decoding: a newline byte never occurs inside a UTF-8
 // multi-byte sequence, so each decoded piece is whole characters and no StringDecoder is needed.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 
-/** A line longer than this is cut here (the rest, up to its newline, is dropped): a file without newlines
- *  (binary, or one huge line) must not be read into memory whole. Log lines are a few hundred bytes. */
+/** A line that has to be carried from one read to the next for longer than this is cut here (the rest, up to its
+ *  newline, is dropped): a file without newlines (binary, or one huge line) must not be read into memory whole.
+ *  Log lines are a few hundred bytes. */
 export const MAX_LINE_BYTES = 1 << 20;
 
 export interface LineOptions {
@@ -99,6 +101,91 @@ export async function forEachLine(
   function stop(): number {
     stopped = true;
     return n;
+  }
+}
+
+/** Bytes read at a time by forEachLineOfFile (one buffer, reused). */
+const BLOCK_BYTES = 1 << 20;
+
+/**
+ * forEachLine for a plain file, faster: blocks read synchronously into one reused buffer (no stream, no buffer per
+ * read), lines cut the same way. The event loop gets a turn after every block, so signals are still seen.
+ */
+export async function forEachLineOfFile(
+  file: string,
+  onLine: (line: string, lineNumber: number) => boolean | void,
+  opts: LineOptions = {},
+): Promise<number> {
+  const maxLine = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const size = Math.max(BLOCK_BYTES, maxLine + 1);
+  const buf = Buffer.allocUnsafe(size);
+  const fd = openSync(file, 'r');
+  let n = 0;
+  /** Bytes of an unfinished line kept at the start of buf. */
+  let filled = 0;
+  let skipping = false;
+  const emit = (line: string): boolean => {
+    n++;
+    const end = line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
+    return onLine(end === line.length ? line : line.slice(0, end), n) !== false;
+  };
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+      const got = readSync(fd, buf, filled, size - filled, null);
+      let total = filled + got;
+      let start = 0;
+      if (got === 0) {
+        if (filled > 0 && !skipping) emit(buf.toString('utf8', 0, filled));
+        return n;
+      }
+      if (skipping) {
+        const nl = buf.indexOf(10, filled);
+        if (nl < 0 || nl >= total) {
+          filled = 0;
+          continue;
+        }
+        skipping = false;
+        start = nl + 1;
+      }
+      const last = buf.lastIndexOf(10, total - 1);
+      if (last < start) {
+        if (total - start > maxLine) {
+          // A line longer than maxLine: cut it, drop the rest up to its newline.
+          if (!emit(buf.toString('utf8', start, start + maxLine))) return n;
+          skipping = true;
+          filled = 0;
+        } else if (start > 0) {
+          buf.copy(buf, 0, start, total);
+          filled = total - start;
+        } else {
+          filled = total;
+        }
+        continue;
+      }
+      const text = buf.toString('utf8', start, last);
+      let pos = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', pos);
+        if (nl < 0) {
+          if (!emit(text.slice(pos))) return n;
+          break;
+        }
+        if (!emit(text.slice(pos, nl))) return n;
+        pos = nl + 1;
+      }
+      total -= last + 1;
+      if (total > 0) buf.copy(buf, 0, last + 1, last + 1 + total);
+      filled = total;
+      if (filled > maxLine) {
+        if (!emit(buf.toString('utf8', 0, maxLine))) return n;
+        skipping = true;
+        filled = 0;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

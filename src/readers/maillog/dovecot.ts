@@ -33,6 +33,26 @@ const POP3_DEFAULT_RE = /top=(\d+)\/(\d+), retr=(\d+)\/(\d+)(?:, del=\d+\/\d+, s
 /** 15 digits: a petabyte per session; more is not a byte count. */
 const MAX_DIGITS = 15;
 
+/** dovecotService flags: a line of the IMAP/POP3 service (sessions, logins); a session line (`imap(user)…`). */
+export const CLIENT_LINE = 1;
+export const SESSION_LINE = 2;
+
+/**
+ * The service of a Dovecot message (up to '(' for sessions, ':' for `imap-login:`, `master:`, `auth:`): flags
+ * CLIENT_LINE / SESSION_LINE, packed with the index where the name ends (`(end << 2) | flags`).
+ */
+export function dovecotService(text: string, start: number): number {
+  let i = start;
+  for (; i < text.length && i - start < 24; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 40 || c === 58 || c === 32) break;
+  }
+  const service = text.slice(start, i);
+  let flags = CLIENT_SERVICES.has(service) ? CLIENT_LINE : 0;
+  if (text.charCodeAt(i) === 40 && SESSION_SERVICES.has(service)) flags |= SESSION_LINE;
+  return (i << 2) | flags;
+}
+
 export class DovecotAccounting {
   /** A line of Dovecot's IMAP or POP3 service was seen: its metrics are 0 (not missing) where nothing was counted. */
   seen = false;
@@ -41,15 +61,11 @@ export class DovecotAccounting {
 
   /** One Dovecot message (`text` from `start`: `imap(u)<pid><session>: [Level: ]…`). */
   line(text: string, start: number, moment: Moment, file: string, lineNo: number): void {
-    // Service name up to '(' (sessions) or ':' (imap-login:, master:, auth:).
-    let i = start;
-    for (; i < text.length && i - start < 24; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 40 || c === 58 || c === 32) break;
-    }
+    const s = dovecotService(text, start);
+    if (s & CLIENT_LINE) this.seen = true;
+    if (!(s & SESSION_LINE)) return; // lmtp(…), deliver(…), logins: no client traffic
+    const i = s >>> 2;
     const service = text.slice(start, i);
-    if (CLIENT_SERVICES.has(service)) this.seen = true;
-    if (text.charCodeAt(i) !== 40 || !SESSION_SERVICES.has(service)) return; // lmtp(…), deliver(…), logins: no client traffic
     // The user ends at the ')' that is followed by '<' (2.3 pid/session) or ':' (2.2).
     let close = text.indexOf(')', i + 1);
     while (close >= 0 && text.charCodeAt(close + 1) !== 60 && text.charCodeAt(close + 1) !== 58) close = text.indexOf(')', close + 1);

@@ -159,7 +159,9 @@ function parseJournal(line: string): JournalEntry | undefined {
  */
 export class EnvelopeParser {
   private readonly env: Envelope = { kind: 'syslog', moment: { clock: 0, day: '' }, program: '', text: '', start: 0 };
-  private lastClassic = '';
+  /** The last classic stamp (see classicMoment), NaN before the first. */
+  private lastK1 = NaN;
+  private lastK2 = NaN;
   private lastClassicMoment: Moment = { clock: 0, day: '' };
   private lastIsoKey = '';
   private lastIsoMoment: Moment = { clock: 0, day: '' };
@@ -178,30 +180,48 @@ export class EnvelopeParser {
   }
 
   private classic(line: string): Envelope | undefined {
+    const moment = this.classicMoment(line);
+    if (moment === undefined) return undefined;
     const env = this.env;
-    if (line.startsWith(this.lastClassic) && this.lastClassic !== '') {
-      env.moment = this.lastClassicMoment;
-    } else {
-      const st = classicStamp(line);
-      if (st === undefined) {
-        this.failure = monthOf(line.slice(0, 3)) !== undefined ? 'bad time stamp' : 'no time stamp';
-        return undefined;
-      }
-      this.lastClassic = line.slice(0, 16);
-      this.lastClassicMoment = this.clock.classic(st.month, st.day, st.sec);
-      env.moment = this.lastClassicMoment;
-    }
+    env.moment = moment;
     return this.afterStamp(line, 16, 'syslog');
   }
 
+  private classicMoment(line: string): Moment | undefined {
+    // The stamp's characters as two numbers (month and day; the time): comparing them with the last stamp's is
+    // the one test every line makes, cheaper than comparing strings. Separators are checked every time.
+    const k1 = (((line.charCodeAt(0) * 128 + line.charCodeAt(1)) * 128 + line.charCodeAt(2)) * 128 + line.charCodeAt(4)) * 128 + line.charCodeAt(5);
+    const k2 = ((((line.charCodeAt(7) * 128 + line.charCodeAt(8)) * 128 + line.charCodeAt(10)) * 128 + line.charCodeAt(11)) * 128 + line.charCodeAt(13)) * 128 + line.charCodeAt(14);
+    if (k1 === this.lastK1 && k2 === this.lastK2 && line.charCodeAt(3) === 32 && line.charCodeAt(6) === 32 && line.charCodeAt(9) === 58 && line.charCodeAt(12) === 58 && line.charCodeAt(15) === 32) {
+      return this.lastClassicMoment;
+    }
+    const st = classicStamp(line);
+    if (st === undefined) {
+      this.failure = monthOf(line.slice(0, 3)) !== undefined ? 'bad time stamp' : 'no time stamp';
+      return undefined;
+    }
+    this.lastK1 = k1;
+    this.lastK2 = k2;
+    this.lastClassicMoment = this.clock.classic(st.month, st.day, st.sec);
+    return this.lastClassicMoment;
+  }
+
   private iso(line: string): Envelope | undefined {
-    const env = this.env;
-    // Cache key: up to the seconds, plus the offset (the fraction differs on every line).
     const sp = line.indexOf(' ', 19);
     if (sp < 0) {
       this.failure = 'no time stamp';
       return undefined;
     }
+    const moment = this.isoMoment(line, sp);
+    if (moment === undefined) return undefined;
+    const env = this.env;
+    env.moment = moment;
+    return this.afterStamp(line, sp + 1, 'rfc3339');
+  }
+
+  /** The moment of an RFC 3339 (or dated local) stamp ending at `sp`. */
+  private isoMoment(line: string, sp: number): Moment | undefined {
+    // Cache key: up to the seconds, plus the offset (the fraction differs on every line).
     let offStart = sp;
     for (let i = 19; i < sp; i++) {
       const ch = line.charCodeAt(i);
@@ -211,20 +231,16 @@ export class EnvelopeParser {
       }
     }
     const key = line.slice(0, 19) + line.slice(offStart, sp);
-    if (key === this.lastIsoKey) {
-      env.moment = this.lastIsoMoment;
-    } else {
-      const r = isoStamp(line);
-      if (r === undefined) {
-        this.failure = 'bad time stamp';
-        return undefined;
-      }
-      const st = r.stamp;
-      this.lastIsoMoment = st.kind === 'instant' ? this.clock.instant(st.epochMs) : st.kind === 'local' ? this.clock.localDate(st.year, st.month, st.day, st.sec) : this.clock.classic(st.month, st.day, st.sec);
-      this.lastIsoKey = key;
-      env.moment = this.lastIsoMoment;
+    if (key === this.lastIsoKey) return this.lastIsoMoment;
+    const r = isoStamp(line);
+    if (r === undefined) {
+      this.failure = 'bad time stamp';
+      return undefined;
     }
-    return this.afterStamp(line, sp + 1, 'rfc3339');
+    const st = r.stamp;
+    this.lastIsoMoment = st.kind === 'instant' ? this.clock.instant(st.epochMs) : st.kind === 'local' ? this.clock.localDate(st.year, st.month, st.day, st.sec) : this.clock.classic(st.month, st.day, st.sec);
+    this.lastIsoKey = key;
+    return this.lastIsoMoment;
   }
 
   /** After the stamp: `host tag[pid]: message`, or Dovecot's own `prefix: Level: message`. */

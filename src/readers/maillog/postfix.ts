@@ -85,6 +85,50 @@ class Msg {
   constructor(readonly qid: string) {}
 }
 
+/** The Postfix lines the accounting reads (postfixKind). */
+const NONE = 0;
+const FROM = 1;
+const REMOVED = 2;
+const CLIENT = 3;
+const PICKUP = 4;
+const DELIVERY = 5;
+
+/**
+ * Which Postfix line this is for the accounting: NONE (no queue id, or nothing it reads: connect, cleanup's
+ * message-id, warnings…), or one of FROM (qmgr from=), REMOVED, CLIENT (smtpd client=), PICKUP (uid= from=),
+ * DELIVERY (to=<…>), packed with the index of that keyword: `(index << 3) | kind`; the queue id is
+ * `text.slice(start, index - 2)`.
+ */
+export function postfixKind(program: string, text: string, start: number): number {
+  // Queue id: short (hex, upper case) or long (enable_long_queue_ids: digits and consonants), then ': '.
+  let i = start;
+  let kinds = HEX | LONG;
+  const end = Math.min(text.length, start + 25);
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) break;
+    kinds &= c < 128 ? (ID_CHARS[c] as number) : 0;
+    if (kinds === 0) return NONE;
+  }
+  const len = i - start;
+  if (text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32 || !(((kinds & HEX) !== 0 && len >= 5) || ((kinds & LONG) !== 0 && len >= 10))) return NONE;
+  const p = i + 2;
+  switch (text.charCodeAt(p)) {
+    case 102: // from=<…>, size=…
+      return program.endsWith('qmgr') && text.startsWith('from=<', p) ? (p << 3) | FROM : NONE;
+    case 114: // removed
+      return text.startsWith('removed', p) && text.length - p <= 8 ? (p << 3) | REMOVED : NONE;
+    case 99: // client=…
+      return text.startsWith('client=', p) && program.endsWith('smtpd') ? (p << 3) | CLIENT : NONE;
+    case 117: // uid=0 from=<root>
+      return program.endsWith('/pickup') && text.startsWith('uid=', p) ? (p << 3) | PICKUP : NONE;
+    case 116: // to=<…>, …, status=…
+      return text.startsWith('to=<', p) ? (p << 3) | DELIVERY : NONE;
+    default:
+      return NONE;
+  }
+}
+
 /** Delivery agents: local(8) itself, the other local ones (virtual, lmtp, pipe), smtp, anything else. */
 const LOCAL = 0;
 const LOCAL_OTHER = 1;
@@ -144,38 +188,22 @@ export class PostfixAccounting {
    */
   line(program: string, text: string, start: number, moment: Moment, file: string, lineNo: number): void {
     this.seen = true;
-    // Queue id: short (hex, upper case) or long (enable_long_queue_ids: digits and consonants), then ': '.
-    let i = start;
-    let kinds = HEX | LONG;
-    const end = Math.min(text.length, start + 25);
-    for (; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 58) break;
-      kinds &= c < 128 ? (ID_CHARS[c] as number) : 0;
-      if (kinds === 0) return;
-    }
-    const len = i - start;
-    if (text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32 || !(((kinds & HEX) !== 0 && len >= 5) || ((kinds & LONG) !== 0 && len >= 10))) return;
+    const k = postfixKind(program, text, start);
+    if (k === NONE) return;
+    const p = k >>> 3;
     // Copied (own) only where it becomes a map key: a lookup needs no copy.
-    const qid = text.slice(start, i);
-    const p = i + 2;
-    switch (text.charCodeAt(p)) {
-      case 102: // from=<…>, size=…
-        if (program.endsWith('qmgr') && text.startsWith('from=<', p)) this.qmgr(qid, text, p, file, lineNo);
-        return;
-      case 114: // removed
-        if (text.startsWith('removed', p) && text.length - p <= 8) this.removed(qid, moment);
-        return;
-      case 99: // client=…
-        if (text.startsWith('client=', p) && program.endsWith('smtpd')) this.client(qid, text, p, file, lineNo);
-        return;
-      case 117: // uid=0 from=<root>
-        if (program.endsWith('/pickup') && text.startsWith('uid=', p)) this.pickup(qid);
-        return;
-      case 116: // to=<…>, …, status=…
-        if (text.startsWith('to=<', p)) this.delivery(qid, program, agentOf(program), text, p, moment, file, lineNo);
-        return;
-      default:
+    const qid = text.slice(start, p - 2);
+    switch (k & 7) {
+      case FROM:
+        return this.qmgr(qid, text, p, file, lineNo);
+      case REMOVED:
+        return this.removed(qid, moment);
+      case CLIENT:
+        return this.client(qid, text, p, file, lineNo);
+      case PICKUP:
+        return this.pickup(qid);
+      case DELIVERY:
+        return this.delivery(qid, program, agentOf(program), text, p, moment, file, lineNo);
     }
   }
 
