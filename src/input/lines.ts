@@ -104,8 +104,9 @@ export async function forEachLine(
   }
 }
 
-/** Bytes read at a time by forEachLineOfFile (one buffer, reused). */
+/** Bytes read at a time by forEachLineOfFile (one buffer, reused), and decoded into one string at a time. */
 const BLOCK_BYTES = 1 << 20;
+const DECODE_BYTES = 64 << 10;
 
 /**
  * forEachLine for a plain file, faster: blocks read synchronously into one reused buffer (no stream, no buffer per
@@ -163,16 +164,23 @@ export async function forEachLineOfFile(
         }
         continue;
       }
-      const text = buf.toString('utf8', start, last);
-      let pos = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', pos);
-        if (nl < 0) {
-          if (!emit(text.slice(pos))) return n;
-          break;
+      // Decoded a window at a time: strings under V8's large-object size stay in the young generation and die
+      // there; one string per megabyte would go to the old generation and wait for a full collection (RSS).
+      for (let from = start; from <= last; ) {
+        let to = from + DECODE_BYTES >= last ? last : buf.lastIndexOf(10, from + DECODE_BYTES);
+        if (to < from) to = buf.indexOf(10, from + DECODE_BYTES);
+        const text = buf.toString('utf8', from, to);
+        let pos = 0;
+        for (;;) {
+          const nl = text.indexOf('\n', pos);
+          if (nl < 0) {
+            if (!emit(text.slice(pos))) return n;
+            break;
+          }
+          if (!emit(text.slice(pos, nl))) return n;
+          pos = nl + 1;
         }
-        if (!emit(text.slice(pos, nl))) return n;
-        pos = nl + 1;
+        from = to + 1;
       }
       total -= last + 1;
       if (total > 0) buf.copy(buf, 0, last + 1, last + 1 + total);
