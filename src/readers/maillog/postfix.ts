@@ -12,6 +12,7 @@ import type { HoldCause } from '../../model.js';
 import type { Moment } from './clock.js';
 import { shiftClock, shiftDay } from './clock.js';
 import { SMTP_IN, SMTP_OUT, type MetricIndex } from './tally.js';
+import { QidTable } from './qid-table.js';
 import { own } from './text.js';
 
 /** How long a message from a trusted client waits for its filter link after `removed` (log time). */
@@ -146,7 +147,8 @@ function agentOf(program: string): Agent {
 const CHAIN_MAX = 16;
 
 export class PostfixAccounting {
-  private readonly live = new Map<string, Msg>();
+  /** Messages in flight (see qid-table.ts for why not a Map). */
+  private readonly live = new QidTable<Msg>();
   /** Removed but not settled, in order of removal (≈ deadline order). */
   private readonly settling = new Map<string, Msg>();
   /** When the oldest message in `settling` is due (Infinity when none). */
@@ -246,8 +248,8 @@ export class PostfixAccounting {
   /** Provisional years were wrong: move what waits. */
   shiftYears(years: number): void {
     this.nextDeadline = -Infinity;
-    for (const map of [this.live, this.settling]) {
-      for (const m of map.values()) {
+    for (const map of [this.live.values(), this.settling.values()]) {
+      for (const m of map) {
         if (m.removedAt >= 0) m.removedAt = shiftClock(m.removedAt, years);
         if (m.pending) for (const d of m.pending) d.day = shiftDay(d.day, years);
       }
