@@ -150,7 +150,10 @@ export class PostfixAccounting {
   /** Messages in flight (see qid-table.ts for why not a Map). */
   private readonly live = new QidTable<Msg>();
   /** Removed but not settled, in order of removal (≈ deadline order). */
-  private readonly settling = new Map<string, Msg>();
+  private readonly settling = new QidTable<Msg>(256);
+  /** The same messages in order of removal (≈ deadline order); entries settled meanwhile are skipped. */
+  private queue: Msg[] = [];
+  private head = 0;
   /** When the oldest message in `settling` is due (Infinity when none). */
   private nextDeadline = Infinity;
   private readonly trusted = new BlockList();
@@ -213,16 +216,28 @@ export class PostfixAccounting {
   tick(now: number): void {
     if (now < this.nextDeadline) return;
     this.nextDeadline = Infinity;
-    for (const m of this.settling.values()) {
+    const q = this.queue;
+    while (this.head < q.length) {
+      const m = q[this.head] as Msg;
+      if (this.settling.get(m.qid) !== m) {
+        this.head++; // settled by a link, or its queue id taken by a later message
+        continue;
+      }
       if (m.removedAt + SETTLE_AFTER_MS > now) {
         this.nextDeadline = m.removedAt + SETTLE_AFTER_MS;
         break;
       }
+      this.head++;
       this.settling.delete(m.qid);
       if (m.settled) continue;
       // Waiting for the message it is a copy of: that one settles it.
       if (m.parent !== undefined && !(m.parent.settled && m.parent.done)) continue;
       this.settleOwn(m);
+    }
+    if (this.head > 1024 && this.head * 2 > q.length) {
+      q.copyWithin(0, this.head);
+      q.length -= this.head;
+      this.head = 0;
     }
   }
 
@@ -243,6 +258,8 @@ export class PostfixAccounting {
     }
     this.live.clear();
     this.settling.clear();
+    this.queue = [];
+    this.head = 0;
   }
 
   /** Provisional years were wrong: move what waits. */
@@ -342,6 +359,11 @@ export class PostfixAccounting {
       this.release(m);
       return;
     }
+    // Null-sender mail counts nothing whatever its origin: no need to wait for a link.
+    if (m.sender === '') {
+      this.settleOwn(m);
+      return;
+    }
     m.removedAt = moment.clock;
     const earlier = this.settling.get(qid);
     if (earlier !== undefined) {
@@ -350,6 +372,7 @@ export class PostfixAccounting {
       this.over(earlier);
     }
     this.settling.set(m.qid, m);
+    this.queue.push(m);
     const due = m.removedAt + SETTLE_AFTER_MS;
     if (due < this.nextDeadline) this.nextDeadline = due;
   }
