@@ -53,12 +53,34 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
 
-/** Wait until the emulator has received the set_traffic packet after the `applied`-th one (it is in flight). */
-async function whilePacketInFlight(e: Emulator, applied: number): Promise<void> {
+/**
+ * Holds the set_traffic packet after the `applied`-th one at the emulator, and resolves once it has arrived: it is
+ * in flight for as long as the test wants (no latency race). Returns the function that lets it be answered.
+ */
+async function holdPacketInFlight(e: Emulator, applied: number): Promise<() => void> {
   await until(() => e.setTrafficNodes >= applied);
+  const release = e.hold();
   const seen = e.requests;
   await until(() => e.requests > seen);
+  return release;
 }
+
+/** Resolves when the child has printed `text` on stderr (the CLI's own signal, not a clock). */
+function stderrSays(child: ReturnType<typeof startCli>['child'], text: string): Promise<void> {
+  let seen = '';
+  return new Promise((resolve) => {
+    const on = (d: Buffer): void => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        child.stderr!.off('data', on);
+        resolve();
+      }
+    };
+    child.stderr!.on('data', on);
+  });
+}
+
+const STOPPING = 'stopping: no new packet';
 
 function metric(families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
   const m = families.find((f) => f.name === name)?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
@@ -69,15 +91,18 @@ const held = (e: Emulator) => Array.from({ length: N }, (_, i) => e.traffic(i + 
 
 describe('signals on the built CLI', () => {
   it('SIGTERM mid-run: the packet in flight lands, no new one starts; exit 143 with report, metrics, push and run record; a re-run converges', async () => {
-    const e = await panel(250);
+    const e = await panel(20);
     gateway = await startPushgatewayStandIn();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ti-sigterm-'));
     const p = pipeline(dir, 'absolute');
     const env = cleanEnv({ PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'pw', PUSHGATEWAY_URL: gateway.url });
     const args = ['run', p, '--state', path.join(dir, 'state'), '--metrics-file', path.join(dir, 'metrics', 'ti.prom'), '--json-logs'];
     const run = startCli([...args, '--report', path.join(dir, 'r1.json')], env);
-    await whilePacketInFlight(e, 3);
+    const release = await holdPacketInFlight(e, 3);
+    const stopping = stderrSays(run.child, STOPPING);
     run.child.kill('SIGTERM');
+    await stopping;
+    release();
     const r = await run.done;
     expect(r.code, r.stderr).toBe(143);
     expect(r.stderr).toContain('"msg":"stopping: no new packet; packets in flight get the grace time (a second signal exits at once)"');
@@ -114,12 +139,15 @@ describe('signals on the built CLI', () => {
   });
 
   it('SIGINT: exit 130, status interrupted', async () => {
-    const e = await panel(150);
+    const e = await panel(20);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ti-sigint-'));
     const p = pipeline(dir, 'absolute');
     const run = startCli(['run', p, '--state', path.join(dir, 'state'), '--report', path.join(dir, 'r.json')], cleanEnv({ PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'pw' }));
-    await whilePacketInFlight(e, 1);
+    const release = await holdPacketInFlight(e, 1);
+    const stopping = stderrSays(run.child, STOPPING);
     run.child.kill('SIGINT');
+    await stopping;
+    release();
     const r = await run.done;
     expect(r.code, r.stderr).toBe(130);
     expect(JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8'))).toMatchObject({ status: 'interrupted', exitCode: 130, interrupted: { signal: 'SIGINT' } });
@@ -127,15 +155,17 @@ describe('signals on the built CLI', () => {
   });
 
   it('grace over: a packet still in flight is left to the next run, whose intents settle it without double counting (additive)', async () => {
-    const e = await panel(700);
+    const e = await panel(20);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ti-grace-'));
     const p = pipeline(dir, 'additive');
     const env = cleanEnv({ PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'pw' });
     const args = ['run', p, '--state', path.join(dir, 'state')];
     const run = startCli([...args, '--grace', '0.2', '--report', path.join(dir, 'r1.json')], env);
-    await whilePacketInFlight(e, 1);
+    const release = await holdPacketInFlight(e, 1);
     run.child.kill('SIGTERM');
     const r = await run.done;
+    // The emulator answers the held packet only now, after the run gave up on it.
+    release();
     expect(r.code, r.stderr).toBe(143);
     expect(r.stderr).toContain('grace time over');
     // The run ended before the emulator answered the second packet; the emulator applies it after all.
@@ -154,19 +184,19 @@ describe('signals on the built CLI', () => {
   });
 
   it('a second signal exits at once (no report); the next run settles the packet that was in flight', async () => {
-    const e = await panel(700);
+    const e = await panel(20);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ti-twice-'));
     const p = pipeline(dir, 'additive');
     const env = cleanEnv({ PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'pw' });
     const args = ['run', p, '--state', path.join(dir, 'state')];
     const run = startCli([...args, '--report', path.join(dir, 'r1.json')], env);
-    await whilePacketInFlight(e, 2);
-    let stderr = '';
-    run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const release = await holdPacketInFlight(e, 2);
+    const stopping = stderrSays(run.child, STOPPING);
     run.child.kill('SIGTERM');
-    await until(() => stderr.includes('stopping: no new packet'));
+    await stopping;
     run.child.kill('SIGTERM');
     const r = await run.done;
+    release();
     expect(r.code).toBe(143);
     expect(r.stderr).toContain('second signal: exiting now');
     expect(existsSync(path.join(dir, 'r1.json'))).toBe(false);

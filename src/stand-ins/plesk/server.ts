@@ -56,6 +56,11 @@ export interface Emulator {
   readonly setTrafficNodes: number;
   /** Every packet-level refusal caused by the client (1014, 1005): the message, oldest first. */
   violations: string[];
+  /**
+   * Tests: requests that arrive from now on wait (after their latency) until the returned function is called;
+   * nothing of theirs is applied meanwhile. A deterministic "packet in flight", where a latency would be a race.
+   */
+  hold(): () => void;
   close(): Promise<void>;
 }
 
@@ -180,6 +185,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     void tick();
   }
 
+  /** While set, arriving requests wait for it (Emulator.hold). */
+  let gate: { promise: Promise<void>; open: () => void } | undefined;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'POST' || path !== AGENT_PATH) {
@@ -193,6 +201,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const body = Buffer.concat(chunks).toString('utf8');
 
     if (faults.latencyMs && faults.latencyMs > 0) await sleep(faults.latencyMs);
+    while (gate) await gate.promise;
     if (closed) return;
     const roll = dice.roll();
     if (roll.drop && !faults.dropAfterApply) {
@@ -263,9 +272,21 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return setTrafficNodes;
     },
     violations,
+    hold: () => {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      const held = { promise, open };
+      gate = held;
+      return () => {
+        if (gate === held) gate = undefined;
+        open();
+      };
+    },
     close: async () => {
       if (closed) return;
       closed = true;
+      gate?.open();
+      gate = undefined;
       for (const w of waits) {
         clearTimeout(w.timer);
         w.resolve();
