@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { TiError, errorMessage, type RejectCode } from '../../errors.js';
 import type { CsvSourceConfig } from './config.js';
-import { FieldParser, isPlainRun, splitPlain } from './parse.js';
+import { FieldParser } from './parse.js';
 import { Framer, type FrameProblem, type FrameSink, type LineBreak } from './frame.js';
 import type { Header } from './header.js';
 import { RowReader, RowResult, type RowEvents, type RowSink } from './rows.js';
@@ -152,13 +152,6 @@ class StretchSink implements FrameSink {
   lines(buf: Buffer, start: number, end: number, line: number): number {
     const rows = this.rows;
     const lineBreak = this.framer().lineBreak ?? 'lf';
-    if (isPlainRun(buf, start, end)) {
-      let k = 0;
-      return splitPlain(buf, start, end, this.cfg.delimiter, lineBreak, (cells) => {
-        if (rows.record(cells, line + k) === RowResult.Header) this.afterHeader();
-        k++;
-      });
-    }
     const eol = lineBreak === 'cr' ? 0x0d : 0x0a;
     let n = 0;
     let from = start;
