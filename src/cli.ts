@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { checkUrls, loadPipeline, pleskUrl, stateDirOf, type Pipeline } from './config.js';
-import { printableUrl } from './http/failures.js';
+import { hasUserinfo, printableUrl } from './http/failures.js';
 import { isValidDate } from './dates.js';
 import { ERRORS, EXIT, TiError, errorMessage, type ExitCode } from './errors.js';
 import { runPipeline } from './flow.js';
@@ -136,6 +136,8 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
   const progressMs = durationFlag('progress-interval', values['progress-interval'], 10_000);
   const graceMs = durationFlag('grace', values.grace, 20_000);
   const gateway = values.pushgateway ?? (process.env.PUSHGATEWAY_URL || undefined);
+  // A password in this URL would sit in the process list and in every push error logged: refused, never echoed.
+  if (gateway !== undefined && hasUserinfo(gateway)) usage('--pushgateway (or PUSHGATEWAY_URL) must not hold credentials (user:password@host): they would show in the process list and in logs');
   if (gateway !== undefined && !/^https?:\/\/[^/]/.test(gateway)) usage(`--pushgateway (or PUSHGATEWAY_URL) expects an http(s) URL, got "${gateway}"`);
   const explicitShard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   const all = pipelineFiles(positionals);

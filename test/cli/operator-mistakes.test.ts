@@ -35,6 +35,19 @@ describe('one coded line per operator mistake', () => {
     expect(plain(env.stderr)).toEqual(['traffic-import: [TI_USAGE] Command-line usage error: LOG_LEVEL expects one of fatal, error, warn, info, debug, trace, silent, got "verbose"']);
   });
 
+  it('a Pushgateway URL with credentials is refused (flag or PUSHGATEWAY_URL), and the password is never echoed', async () => {
+    const dir = workdir();
+    const p = pipelineFile(dir, { type: 'csv', path: 'x.csv' });
+    const want = ['traffic-import: [TI_USAGE] Command-line usage error: --pushgateway (or PUSHGATEWAY_URL) must not hold credentials (user:password@host): they would show in the process list and in logs (see traffic-import --help)'];
+    const flag = await runCli(['run', p, '--dry-run', '--pushgateway', 'https://metrics:s3cret-gw@gw.example:9091'], cleanEnv());
+    expect(flag.code).toBe(2);
+    expect(plain(flag.stderr)).toEqual(want);
+    const env = await runCli(['run', p, '--dry-run'], cleanEnv({ PUSHGATEWAY_URL: 'http://metrics:s3cret-gw@127.0.0.1:9091' }));
+    expect(env.code).toBe(2);
+    expect(plain(env.stderr)).toEqual(want);
+    expect(flag.stdout + flag.stderr + env.stdout + env.stderr).not.toContain('s3cret-gw');
+  });
+
   it('a busy emulator port is a usage error, not an internal one with a stack', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
