@@ -56,9 +56,9 @@ describe('live runs of the binary', () => {
     const p = pipeline(dir, Array.from({ length: 40 }, (_, i) => `2026-11-02,s${i + 1}.example,${i + 1}`));
     const env = cleanEnv({ PLESK_LOGIN: 'admin', PLESK_PASSWORD: 'live-pw' });
     const first = startCli(['run', p], env);
-    // Wait until the first run is sending, and hold its next packets at the panel: it stays active for sure.
-    while (emulator.setTrafficNodes === 0) await new Promise((r) => setTimeout(r, 10));
-    const release = emulator.hold();
+    // Hold the first run's packets at the panel from its first applied node on: it stays active for sure.
+    const release = emulator.hold({ afterNodes: 1 });
+    await release.arrived;
     const second = await runCli(['run', p], env);
     release();
     expect(second.code).toBe(2);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   checkPacket, findElement, formatOccurs, inputSchema, outputSchema, parseSchemaTree, parseXml, validateDocument,
@@ -10,6 +11,7 @@ import {
 } from '../../src/stand-ins/plesk/schema/index.js';
 import { AGENT_INPUT_TREE } from '../../src/stand-ins/plesk/schema/agent-input-tree.js';
 import { renderTreeModule, VENDORED_TREES } from '../../src/stand-ins/plesk/schema/vendor.js';
+import { simpleCheck } from '../../src/stand-ins/plesk/schema/simple-types.js';
 import { SCHEMA_REFERENCE, seedPackets } from '../support/seeds.js';
 
 const REFERENCE = fileURLToPath(SCHEMA_REFERENCE);
@@ -217,5 +219,53 @@ describe('seed packets (test/fixtures/seeds)', () => {
       "Element 'smtp_in': '' is not a valid value of the atomic type 'long'.",
       "Element 'smtp_out': '' is not a valid value of the atomic type 'long'.",
     ]);
+  });
+});
+
+describe('content models read in runs, simple types without bigint (the fast paths)', () => {
+  // A model of elements and repeated choices of single elements, each with a cardinality; the verdict on
+  // random children must be the language's, here as a regular expression over the names.
+  const occursArb = fc.constantFrom([0, 1], [1, 1], [0, Infinity], [1, Infinity], [2, 3], [0, 2]);
+  const partArb = fc.oneof(
+    fc.record({ names: fc.constantFrom(['a'], ['b'], ['c'], ['d']), occurs: occursArb, choice: fc.constant(false) }),
+    fc.record({ names: fc.shuffledSubarray(['a', 'b', 'c', 'd', 'e'], { minLength: 1, maxLength: 3 }), occurs: occursArb, choice: fc.constant(true) }),
+  );
+  const card = ([min, max]: readonly number[]): string => `[${min}..${max === Infinity ? 'unbounded' : max}]`;
+
+  it('gives the verdict of the language on random models and children', () => {
+    fc.assert(fc.property(fc.array(partArb, { minLength: 1, maxLength: 4 }), fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 7 }),
+      (parts, children) => {
+        const lines = ['any: / schema', '  root', '    (sequence)'];
+        for (const p of parts) {
+          if (p.choice) {
+            lines.push(`      (choice) ${card(p.occurs)}`);
+            for (const n of p.names) lines.push(`        ${n} : string`);
+          } else lines.push(`      ${p.names[0]} : string ${card(p.occurs)}`);
+        }
+        const model = parseSchemaTree(lines.join('\n'));
+        const language = new RegExp(`^${parts.map((p) => `(?:(?:${p.names.join('|')}),){${p.occurs[0]},${p.occurs[1] === Infinity ? '' : p.occurs[1]}}`).join('')}$`);
+        const doc = `<root>${children.map((c) => `<${c}/>`).join('')}</root>`;
+        const violations = validateDocument(model, parseXml(doc));
+        expect(violations.length === 0, `${lines.join(' | ')} ← ${doc}: ${violations.join('; ')}`).toBe(language.test(children.map((c) => `${c},`).join('')));
+      }), { numRuns: 2000 });
+  });
+
+  it('checks integers as bigint arithmetic would, whatever their length, sign and blanks', () => {
+    const ranges: [string, bigint, bigint][] = [
+      ['int', -(2n ** 31n), 2n ** 31n - 1n], ['long', -(2n ** 63n), 2n ** 63n - 1n], ['unsignedInt', 0n, 2n ** 32n - 1n], ['unsignedLong', 0n, 2n ** 64n - 1n],
+    ];
+    const textArb = fc.tuple(fc.constantFrom('', '', ' ', '\n', '+', '-', '-0', '0'), fc.stringMatching(/^\d{0,21}$/), fc.constantFrom('', '', '\t', 'x', '.0'))
+      .map(([a, b, c]) => a + b + c);
+    fc.assert(fc.property(textArb, (text) => {
+      const trimmed = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+      for (const [type, min, max] of ranges) {
+        const expected = /^[+-]?\d+$/.test(trimmed) && BigInt(trimmed) >= min && BigInt(trimmed) <= max;
+        expect(simpleCheck(type)!.valid(text), `${type} ${JSON.stringify(text)}`).toBe(expected);
+      }
+    }), { numRuns: 3000 });
+    expect(simpleCheck('long')!.valid('999999999999999999')).toBe(true);
+    expect(simpleCheck('long')!.valid('9999999999999999999')).toBe(false);
+    expect(simpleCheck('int')!.valid('999999999')).toBe(true);
+    expect(simpleCheck('int')!.valid('2147483648')).toBe(false);
   });
 });

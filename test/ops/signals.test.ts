@@ -58,10 +58,9 @@ async function until(cond: () => boolean): Promise<void> {
  * in flight for as long as the test wants (no latency race). Returns the function that lets it be answered.
  */
 async function holdPacketInFlight(e: Emulator, applied: number): Promise<() => void> {
-  await until(() => e.setTrafficNodes >= applied);
-  const release = e.hold();
-  const seen = e.requests;
-  await until(() => e.requests > seen);
+  // Armed now, closed by the emulator the moment the `applied`-th node lands: the next packet cannot slip past.
+  const release = e.hold({ afterNodes: applied });
+  await release.arrived;
   return release;
 }
 

@@ -59,10 +59,16 @@ export interface Emulator {
   /**
    * Tests: requests that arrive from now on wait (after their latency) until the returned function is called;
    * nothing of theirs is applied meanwhile. A deterministic "packet in flight", where a latency would be a race.
+   * With `afterNodes`, the hold starts the moment that many set_traffic nodes have been applied (inside the packet
+   * that applies the last of them), so the next packet is held however fast the client sends it. `arrived`
+   * resolves once a request waits at the hold.
    */
-  hold(): () => void;
+  hold(opts?: { afterNodes?: number }): Hold;
   close(): Promise<void>;
 }
+
+/** Emulator.hold's answer: call it to let the held requests through. */
+export type Hold = (() => void) & { arrived: Promise<void> };
 
 const HTML_404 = '<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>\n';
 // What the panel's nginx (sw-cp-server) answers while Plesk restarts or updates.
@@ -78,7 +84,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v;
 }
 
-type Answer = { doc: XmlBuilder; refused?: string[] };
+type Answer = { doc: XmlBuilder | string; refused?: string[] };
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const log = opts.log ?? silentLogger();
@@ -154,7 +160,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     return {
       doc: executePacket(root, replyVersion, {
         state, semantics, errorsById: faults.errorsById, today: opts.today ?? today(state.server.timezone),
-        onApplied: () => { setTrafficNodes++; },
+        onApplied: () => {
+          setTrafficNodes++;
+          if (armed && setTrafficNodes >= armed.afterNodes) {
+            gate = armed.gate;
+            armed = undefined;
+          }
+        },
       }),
     };
   }
@@ -185,8 +197,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     void tick();
   }
 
-  /** While set, arriving requests wait for it (Emulator.hold). */
-  let gate: { promise: Promise<void>; open: () => void } | undefined;
+  /** While set, arriving requests wait for it (Emulator.hold); `armed` sets it once enough nodes are applied. */
+  type Gate = { promise: Promise<void>; open: () => void; arrived: () => void };
+  let gate: Gate | undefined;
+  let armed: { afterNodes: number; gate: Gate } | undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
@@ -201,7 +215,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const body = Buffer.concat(chunks).toString('utf8');
 
     if (faults.latencyMs && faults.latencyMs > 0) await sleep(faults.latencyMs);
-    while (gate) await gate.promise;
+    while (gate) {
+      gate.arrived();
+      await gate.promise;
+    }
     if (closed) return;
     const roll = dice.roll();
     if (roll.drop && !faults.dropAfterApply) {
@@ -219,7 +236,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       for (const v of refused) violations.push(v);
       log.warn({ request: requests, violation: refused[0] }, 'emulator: packet refused');
     }
-    const xml = doc.end({ prettyPrint: false });
+    const xml = typeof doc === 'string' ? doc : doc.end({ prettyPrint: false });
     log.debug({ request: requests, bytes: body.length, ms: Math.round(performance.now() - started) }, 'emulator: packet answered');
     if (roll.drop) {
       log.debug({ request: requests }, 'emulator: dropping the connection after the packet ran');
@@ -272,15 +289,19 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return setTrafficNodes;
     },
     violations,
-    hold: () => {
+    hold: (opts = {}) => {
       let open!: () => void;
+      let arrived!: () => void;
       const promise = new Promise<void>((resolve) => (open = resolve));
-      const held = { promise, open };
-      gate = held;
-      return () => {
+      const arrival = new Promise<void>((resolve) => (arrived = resolve));
+      const held: Gate = { promise, open, arrived };
+      if (opts.afterNodes !== undefined && setTrafficNodes < opts.afterNodes) armed = { afterNodes: opts.afterNodes, gate: held };
+      else gate = held;
+      return Object.assign(() => {
         if (gate === held) gate = undefined;
+        if (armed?.gate === held) armed = undefined;
         open();
-      };
+      }, { arrived: arrival });
     },
     close: async () => {
       if (closed) return;

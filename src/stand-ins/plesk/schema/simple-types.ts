@@ -14,14 +14,30 @@ export interface SimpleCheck {
 
 const INTEGER_RE = /^[+-]?\d+$/;
 
+const isXmlBlank = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13;
+
 /** whiteSpace=collapse trims XML whitespace only (space, tab, CR, LF): U+00A0 is content, not blank. */
 export function xmlTrim(v: string): string {
+  if (v.length === 0 || (!isXmlBlank(v.charCodeAt(0)) && !isXmlBlank(v.charCodeAt(v.length - 1)))) return v;
   return v.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
 }
 
+/** Whether `s` is 1 to `n` ASCII digits. */
+function digitsUpTo(s: string, n: number): boolean {
+  if (s.length === 0 || s.length > n) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 function integerIn(min: bigint, max: bigint): (v: string) => boolean {
+  // Unsigned numbers shorter than max's digits are in range whatever they are: no bigint needed for them.
+  const safeDigits = min <= 0n ? max.toString().length - 1 : 0;
   return (v) => {
     const s = xmlTrim(v);
+    if (digitsUpTo(s, safeDigits)) return true;
     if (!INTEGER_RE.test(s)) return false;
     const n = BigInt(s);
     return n >= min && n <= max;

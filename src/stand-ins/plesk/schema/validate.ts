@@ -77,18 +77,87 @@ function validateElement(decl: ElementDecl, el: XmlElement, out: Violation[], ma
     }
     return;
   }
+  const compiled = compiledOf(content);
   // anyType (a wildcard sequence) has mixed content; its children match `<>` and are not validated further.
-  if (!isWildcardOnly(content) && !isBlank(el.text)) {
+  if (!compiled.wildcardOnly && el.text !== '' && !isBlank(el.text)) {
     report(`Element '${el.name}': Character content other than whitespace is not allowed because the content type is 'element-only'.`);
     return;
   }
-  const assigned = matchContent(content, el, out);
+  const assigned = (compiled.runs && matchRuns(compiled.runs, el.children)) ?? matchContent(content, el, out);
   if (assigned === null) return;
   for (let i = 0; i < el.children.length; i++) {
     if (out.length >= max) return;
     const childDecl = assigned[i];
     if (childDecl) validateElement(childDecl, el.children[i]!, out, max);
   }
+}
+
+/**
+ * A content model compiled once: whether it is a wildcard only, and, when it is a run of element names in a
+ * fixed order, those runs (see matchRuns). Kept per particle: the trees are parsed once per process.
+ */
+interface Compiled {
+  wildcardOnly: boolean;
+  runs: Run[] | null;
+}
+
+/** Children named in `decls`, between `min` and `max` of them in a row. */
+interface Run {
+  decls: Map<string, ElementDecl>;
+  min: number;
+  max: number;
+}
+
+const compiledContent = new WeakMap<Particle, Compiled>();
+
+function compiledOf(content: Particle): Compiled {
+  let c = compiledContent.get(content);
+  if (c === undefined) compiledContent.set(content, (c = { wildcardOnly: isWildcardOnly(content), runs: runsOf(content) }));
+  return c;
+}
+
+/**
+ * The runs of a content model that is a sequence (once) of elements and of repeated choices between single
+ * elements, every name in it distinct: `set_traffic`'s six counters, an operator's operations, the packet's
+ * operators. Then children match iff they split into those runs in order, and the split is forced (a name
+ * belongs to one run only), so reading them greedily is the whole matching. null for any other model.
+ */
+function runsOf(content: Particle): Run[] | null {
+  const parts = content.kind === 'sequence' && content.occurs.min === 1 && content.occurs.max === 1 ? content.particles : [content];
+  const runs: Run[] = [];
+  const seen = new Set<string>();
+  for (const p of parts) {
+    let members: ElementDecl[];
+    if (p.kind === 'element') members = [p];
+    else if (p.kind === 'choice' && p.particles.every((m) => m.kind === 'element' && m.occurs.min === 1 && m.occurs.max === 1)) {
+      members = p.particles as ElementDecl[];
+    } else return null;
+    const decls = new Map<string, ElementDecl>();
+    for (const m of members) {
+      if (seen.has(m.name)) return null;
+      seen.add(m.name);
+      decls.set(m.name, m);
+    }
+    runs.push({ decls, min: p.occurs.min, max: p.occurs.max });
+  }
+  return runs;
+}
+
+/** Each child's declaration when the children fit the runs; undefined when not (the Matcher then says why). */
+function matchRuns(runs: Run[], children: XmlElement[]): (ElementDecl | undefined)[] | undefined {
+  const assigned = new Array<ElementDecl | undefined>(children.length);
+  let pos = 0;
+  for (const run of runs) {
+    let k = 0;
+    while (k < run.max && pos < children.length) {
+      const decl = run.decls.get(children[pos]!.name);
+      if (decl === undefined) break;
+      assigned[pos++] = decl;
+      k++;
+    }
+    if (k < run.min) return undefined;
+  }
+  return pos === children.length ? assigned : undefined;
 }
 
 /** `(sequence) <> [0..unbounded]`: the shape of anyType in the trees. */
