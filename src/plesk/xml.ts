@@ -1,22 +1,14 @@
-// Safe parsing of Plesk response bodies into a small element tree, on top of xmlbuilder2's reader.
+// Safe parsing of Plesk response bodies into a small element tree, with saxes (src/xml/tree.ts).
 //
-// What xmlbuilder2 4.0.3's reader does (measured, see test/plesk/xml.test.ts):
-// - it never expands DTD entities (an internal `<!ENTITY e "…">` stays `&e;` in the text) and only decodes
-//   the five predefined entities and numeric character references;
-// - it is lenient about structure: an unclosed element is closed at end of input and a closing tag with the
-//   wrong name just closes the current element. A truncated body would therefore parse as a shorter tree.
-// So before parsing we refuse any DOCTYPE/ENTITY declaration outright, and check that start and end tags
-// balance; the tree walk itself is xmlbuilder2's.
+// A DOCTYPE/ENTITY declaration is refused before parsing (no entity expansion, no external DTDs). saxes is
+// strict: a truncated body or a mismatched end tag is an error, never a shorter tree. An undefined reference
+// (`&foo;`) stays that literal text, as it always has here (never expanded). When saxes refuses, the balance check below words the faults it knows (truncation, mismatched tags) the way
+// this client always has; saxes' own message covers the rest.
 
-import { create } from 'xmlbuilder2';
+import { readXmlTree, XmlReadError, type TreeElement } from '../xml/tree.js';
 
 /** An element: its name, attributes, child elements in document order, and its own text (text/CDATA children). */
-export interface XmlElement {
-  name: string;
-  attributes: Record<string, string>;
-  children: XmlElement[];
-  text: string;
-}
+export type XmlElement = Omit<TreeElement, 'line' | 'children'> & { children: XmlElement[] };
 
 /** A body that is not a well-formed, DTD-free XML document. */
 export class XmlSyntaxError extends Error {
@@ -73,39 +65,17 @@ export function checkWellFormed(xml: string): void {
 /** DOCTYPE and ENTITY declarations are refused before parsing (no entity expansion, no external DTDs). */
 const DTD = /<!DOCTYPE|<!ENTITY/i;
 
-// The DOM node shape xmlbuilder2 hands out (a subset of the W3C DOM it implements).
-interface DomNode {
-  nodeType: number;
-  nodeName: string;
-  childNodes: Iterable<DomNode>;
-  data?: string;
-  attributes?: Iterable<{ name: string; value: string }>;
-}
-const ELEMENT_NODE = 1;
-const TEXT_NODE = 3;
-const CDATA_NODE = 4;
-
-function toElement(node: DomNode): XmlElement {
-  const el: XmlElement = { name: node.nodeName, attributes: {}, children: [], text: '' };
-  for (const a of node.attributes ?? []) el.attributes[a.name] = a.value;
-  for (const child of node.childNodes) {
-    if (child.nodeType === ELEMENT_NODE) el.children.push(toElement(child));
-    else if (child.nodeType === TEXT_NODE || child.nodeType === CDATA_NODE) el.text += child.data ?? '';
-  }
-  return el;
-}
-
 /** Parses one XML document into its root element. Throws XmlSyntaxError for anything unsafe or not well-formed. */
 export function parseXml(xml: string): XmlElement {
   if (DTD.test(xml)) throw new XmlSyntaxError('document type declarations are refused');
-  checkWellFormed(xml);
-  let root: DomNode;
   try {
-    root = create(xml).root().node as unknown as DomNode;
+    return readXmlTree(xml, { keepUndefinedEntities: true });
   } catch (err) {
-    throw new XmlSyntaxError(err instanceof Error ? err.message.split('\n')[0]! : String(err));
+    if (!(err instanceof XmlReadError)) throw err;
+    // Our own words for the faults the balance check knows (truncation above all); saxes' for the rest.
+    checkWellFormed(xml);
+    throw new XmlSyntaxError(err.message);
   }
-  return toElement(root);
 }
 
 /** Child elements named `name`. */

@@ -12,7 +12,7 @@ export async function connect(ctx: RunContext): Promise<void> {
     ctx.api = ctx.opts.api;
     return;
   }
-  // The client (undici, xmlbuilder2) is loaded only when there is one to build: an offline dry-run starts faster.
+  // The client (undici, xmlbuilder2, saxes) is loaded only when there is one to build: an offline dry-run starts faster.
   const offline = ctx.opts.dryRun && !(pleskUrl(ctx.pipeline.target, ctx.opts.env) && pleskAuthFromEnv(ctx.opts.env));
   const { createPleskClient } = offline ? { createPleskClient: async () => undefined } : await import('../plesk/create.js');
   ctx.api = await createPleskClient(ctx.pipeline, ctx.opts.env, ctx.log, { required: !ctx.opts.dryRun, observer: ctx.events.httpObserver() });

@@ -1,23 +1,15 @@
 // Strict XML parsing of packets into a light element tree (name, attributes, child elements, text).
 //
-// xmlbuilder2 builds the tree and decodes references and CDATA. Its reader is lenient where Plesk's
-// libxml2 is not: it does not compare end-tag names (`<a><b></a></b>` passes), closes unclosed elements
-// at the end, keeps unknown references like `&x;` as text and lets a repeated attribute win silently.
-// A packet built by string templates can have exactly those faults (an unescaped `&` in a name), so a
-// well-formedness pass runs first and refuses them. A DOCTYPE is refused outright: Plesk packets never
-// carry one, and entity declarations are the XXE and billion-laughs vectors.
+// saxes reads the tree (src/xml/tree.ts) and is as strict as Plesk's libxml2 about well-formedness: end tags
+// must match, every element must close, `&x;` must be defined, an attribute may not repeat. A packet built by
+// string templates can have exactly those faults (an unescaped `&` in a name). When saxes refuses, the tag scan
+// below words the refusal as libxml2 does (Plesk quotes it in its 1014 answer). A DOCTYPE is refused outright:
+// Plesk packets never carry one, and entity declarations are the XXE and billion-laughs vectors.
 
-import { create } from 'xmlbuilder2';
+import { readXmlTree, XmlReadError, type TreeElement } from '../../../xml/tree.js';
 
-export interface XmlElement {
-  name: string;
-  attributes: Record<string, string>;
-  children: XmlElement[];
-  /** Text and CDATA directly inside the element, concatenated (comments and PIs dropped). */
-  text: string;
-  /** 1-based line where the start tag ends (libxml2's node line, used in Plesk's 1014 messages). */
-  line?: number;
-}
+/** An element of a packet; `line` is where its start tag ends (libxml2's node line, used in Plesk's 1014 messages). */
+export type XmlElement = TreeElement;
 
 export type XmlErrorKind = 'malformed' | 'doctype';
 
@@ -36,12 +28,16 @@ const OPAQUE_RE = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g;
 const NAME = `[^\\s/>=<"'!?&]+`;
 const TAG_RE = new RegExp(`<(/?)(${NAME})((?:\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*)\\s*(/?)>`, 'y');
 const ATTR_NAME_RE = new RegExp(`(${NAME})\\s*=`, 'g');
+const DOCTYPE_RE = /<!DOCTYPE|<!ENTITY/i;
 // After markup removal every `&` must start one of the five predefined references or a character reference.
 const BAD_REF_RE = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/;
 
-/** Throws XmlError when `text` is not one well-formed element (with optional prolog and comments). */
-export function checkWellFormed(text: string): void {
-  scanTags(text);
+/**
+ * Throws XmlError when `text` is not one well-formed element (with optional prolog and comments); returns the
+ * line of every start tag in document order.
+ */
+export function checkWellFormed(text: string): number[] {
+  return scanTags(text);
 }
 
 /**
@@ -53,7 +49,7 @@ function scanTags(text: string): number[] {
   const lines: number[] = [];
   let line = 1;
   let counted = 0;
-  if (/<!DOCTYPE/i.test(body) || /<!ENTITY/i.test(body)) {
+  if (DOCTYPE_RE.test(body)) {
     throw new XmlError('doctype', 'DOCTYPE and entity declarations are not allowed');
   }
   const bad = BAD_REF_RE.exec(body);
@@ -107,48 +103,18 @@ function scanTags(text: string): number[] {
   return lines;
 }
 
-// The DOM node shape xmlbuilder2 hands out (a subset of the W3C DOM). Sibling links are walked
-// instead of the live childNodes list, which is slow to iterate.
-interface DomNode {
-  nodeType: number;
-  nodeName: string;
-  data?: string;
-  firstChild: DomNode | null;
-  nextSibling: DomNode | null;
-  attributes?: ArrayLike<{ name: string; value: string }>;
-}
-
-function toElement(node: DomNode, lines: number[], next: { i: number }): XmlElement {
-  const el: XmlElement = { name: node.nodeName, attributes: {}, children: [], text: '' };
-  const line = lines[next.i++];
-  if (line !== undefined) el.line = line;
-  const attrs = node.attributes;
-  if (attrs) for (let i = 0; i < attrs.length; i++) el.attributes[attrs[i]!.name] = attrs[i]!.value;
-  for (let c = node.firstChild; c !== null; c = c.nextSibling) {
-    if (c.nodeType === 1) el.children.push(toElement(c, lines, next));
-    else if (c.nodeType === 3 || c.nodeType === 4) el.text += c.data ?? '';
-  }
-  return el;
-}
-
 /** Parses one XML document into its root element; throws XmlError for anything not well-formed. */
 export function parseXml(input: string): XmlElement {
   // A UTF-8 byte order mark may open a document (XML 1.0 §4.3.3); it is not content.
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  const lines = scanTags(text);
-  let root: DomNode;
+  // The scan refuses a real declaration (one outside comments and CDATA) with the 'doctype' kind.
+  if (DOCTYPE_RE.test(text)) scanTags(text);
   try {
-    const doc = create({
-      parser: {
-        docType: () => {
-          throw new XmlError('doctype', 'DOCTYPE and entity declarations are not allowed');
-        },
-      },
-    }, text);
-    root = doc.root().node as unknown as DomNode;
+    return readXmlTree(text, { lines: true });
   } catch (err) {
-    if (err instanceof XmlError) throw err;
-    throw new XmlError('malformed', err instanceof Error ? err.message.split('\n')[0]! : String(err));
+    if (!(err instanceof XmlReadError)) throw err;
+    // libxml2's words (what Plesk answers in its 1014) for the faults the scan knows; saxes' for the rest.
+    scanTags(text);
+    throw new XmlError('malformed', err.message);
   }
-  return toElement(root, lines, { i: 0 });
 }
