@@ -178,7 +178,7 @@ async function cmdRun(args: string[]): Promise<ExitCode> {
       pipeline.statePath = stateDirOf({ flag: values.state, env: process.env, pipeline });
       const events = new RunEvents();
       const m = metrics.subscribe(name, events);
-      const progress = startProgress({ pipeline: name, tty: process.stderr.isTTY === true, intervalMs: progressMs, log });
+      const progress = await startProgress({ pipeline: name, tty: process.stderr.isTTY === true, intervalMs: progressMs, log });
       subscribeProgress(events, progress);
       let report: RunReport;
       try {

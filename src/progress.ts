@@ -2,7 +2,6 @@
 // (cli-progress) that log lines are written around; off a TTY (a CronJob's log) an info line with the same
 // counters every --progress-interval. Fed by the run events (subscribe()); the counters are a plain object.
 
-import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
 import { setStatusLine } from './log.js';
 
@@ -74,7 +73,7 @@ export interface Progress {
   stop(): void;
 }
 
-export function startProgress(opts: ProgressOptions): Progress {
+export async function startProgress(opts: ProgressOptions): Promise<Progress> {
   const counters: ProgressCounters = { pipeline: opts.pipeline, phase: 'start', rows: 0, records: 0, packetsTotal: 0, packetsSent: 0, nodesTotal: 0, nodesSent: 0 };
   if (!opts.tty) {
     const timer = opts.intervalMs > 0 ? setInterval(() => opts.log.info(progressFields(counters), 'progress'), opts.intervalMs) : undefined;
@@ -82,6 +81,8 @@ export function startProgress(opts: ProgressOptions): Progress {
     return { counters, changed: () => undefined, stop: () => timer && clearInterval(timer) };
   }
   const stream = opts.stream ?? process.stderr;
+  // Loaded only for a terminal: a scheduled job (no TTY) never pays its start-up.
+  const { default: cliProgress } = await import('cli-progress');
   // A MultiBar with one bar: its log() writes text above the bar (a SingleBar assumes nothing else writes while it
   // runs, and restores the cursor to where it started when it stops, over whatever was written meanwhile).
   const multibar = new cliProgress.MultiBar({

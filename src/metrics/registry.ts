@@ -5,7 +5,7 @@
 // Counters hold what this run did (they start at zero every run, as a batch job's do); the gauges say when the
 // pipeline last ran and last succeeded, which the alert rules in docs/operations.md watch.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { RunReport } from '../run/report.js';
 
 /** Seconds; Plesk packets of 100 nodes on a busy panel take seconds, lookups and WHM calls less. */
@@ -45,7 +45,10 @@ export class RunMetrics {
  * A registry holding the runs' metrics. `pipelineLabel`: every series carries `pipeline` (a metrics file holds
  * several pipelines); without it, one run's series only (a Pushgateway push, whose grouping key names the pipeline).
  */
-export function registryOf(runs: readonly RunMetrics[], opts: { pipelineLabel: boolean }): Registry {
+export async function registryOf(runs: readonly RunMetrics[], opts: { pipelineLabel: boolean }): Promise<Registry> {
+  // prom-client is loaded only by a run that writes or pushes metrics: at start-up it costs ~70 ms a run would pay
+  // for nothing (issue 13: the whole process is what a user times).
+  const { Counter, Gauge, Histogram, Registry } = await import('prom-client');
   const registry = new Registry();
   const p = opts.pipelineLabel ? ['pipeline'] : [];
   const labels = (m: RunMetrics, extra: Record<string, string> = {}) => ({ ...(opts.pipelineLabel ? { pipeline: m.pipeline } : {}), ...extra });
@@ -88,7 +91,10 @@ export function registryOf(runs: readonly RunMetrics[], opts: { pipelineLabel: b
 
 /** The text exposition format of those runs. */
 export async function exposition(runs: readonly RunMetrics[], opts: { pipelineLabel: boolean }): Promise<string> {
-  return registryOf(runs, opts).metrics();
+  return (await registryOf(runs, opts)).metrics();
 }
 
-export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+/** The exposition format's content type, as prom-client names it (loaded when a push needs it). */
+export async function contentType(): Promise<string> {
+  return (await import('prom-client')).Registry.PROMETHEUS_CONTENT_TYPE;
+}

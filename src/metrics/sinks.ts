@@ -6,7 +6,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { HttpClient, type HttpSettings } from '../http/index.js';
-import { CONTENT_TYPE } from './registry.js';
+import { contentType } from './registry.js';
 
 /**
  * Write `text` to `file` atomically: a temp file in the same directory (not ending in .prom, which the textfile
@@ -64,7 +64,7 @@ export function createPusher(gateway: string, log: Logger): Pusher {
     async push(job, labels, text) {
       const url = groupingPath(gateway, job, labels);
       try {
-        const res = await http.request(url, { method: 'PUT', headers: { 'content-type': CONTENT_TYPE }, body: text, what: `push ${Object.values(labels).join(',')}` });
+        const res = await http.request(url, { method: 'PUT', headers: { 'content-type': await contentType() }, body: text, what: `push ${Object.values(labels).join(',')}` });
         if (res.statusCode >= 200 && res.statusCode < 300) return true;
         log.error({ url, status: res.statusCode, body: res.body.slice(0, 300) }, 'the Pushgateway refused the metrics');
       } catch (err) {

@@ -34,9 +34,9 @@ describe('counters', () => {
     expect(progressText(counters({ sendStartedAt: 0, nodesSent: 1, packetsSent: 1 }), 10_000)).toMatch(/ETA 4h09m$/);
   });
 
-  it('follows the run events', () => {
+  it('follows the run events', async () => {
     const events = new RunEvents();
-    const p = startProgress({ pipeline: 'x', tty: false, intervalMs: 0, log: createLogger({ destination: { write: () => undefined } }) });
+    const p = await startProgress({ pipeline: 'x', tty: false, intervalMs: 0, log: createLogger({ destination: { write: () => undefined } }) });
     subscribeProgress(events, p);
     events.emit('stage.started', { stage: 'read' });
     events.emit('records.read', { count: 16384 });
@@ -52,11 +52,11 @@ describe('counters', () => {
 });
 
 describe('off a terminal', () => {
-  it('an info line with the counters every interval, none after stop', () => {
+  it('an info line with the counters every interval, none after stop', async () => {
     vi.useFakeTimers();
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({ tty: false, destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
-    const p = startProgress({ pipeline: 'nightly', tty: false, intervalMs: 10_000, log });
+    const p = await startProgress({ pipeline: 'nightly', tty: false, intervalMs: 10_000, log });
     Object.assign(p.counters, { phase: 'send', rows: 20, records: 15, packetsTotal: 15, packetsSent: 3 });
     vi.advanceTimersByTime(9_999);
     expect(lines).toHaveLength(0);
