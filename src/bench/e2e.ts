@@ -15,11 +15,12 @@
 // only ever slows a run down). The load average is printed before and after.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGenerated } from './generated-file.js';
 
 const HEADER = 'date,dom_id,smtp_in,smtp_out,pop3_imap_in,pop3_imap_out\n';
 const DAYS = 5;
@@ -42,30 +43,20 @@ interface Command {
 
 /** Row i: key i mod 50,000 (id, day); values from a fixed LCG, below 10^6. Same keys at every size. */
 async function generate(file: string, rows: number): Promise<void> {
-  if (existsSync(file)) return;
-  const tmp = `${file}.part`;
-  const out = createWriteStream(tmp);
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('finish', resolve);
-    out.on('error', reject);
-  });
+  await writeGenerated(file, e2eRows(rows));
+}
+
+function* e2eRows(rows: number): Generator<string> {
+  yield HEADER;
   let seed = 1;
   const rnd = (): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % 1_000_000;
   };
-  let buf = HEADER;
   for (let i = 0; i < rows; i++) {
     const key = i % (DAYS * IDS);
-    buf += `2026-11-0${(key % DAYS) + 1},${1 + Math.floor(key / DAYS)},${rnd()},${rnd()},${rnd()},${rnd()}\n`;
-    if (buf.length >= 1 << 20) {
-      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
-      buf = '';
-    }
+    yield `2026-11-0${(key % DAYS) + 1},${1 + Math.floor(key / DAYS)},${rnd()},${rnd()},${rnd()},${rnd()}\n`;
   }
-  out.end(buf);
-  await done;
-  renameSync(tmp, file);
 }
 
 function hasCommand(cmd: string): boolean {

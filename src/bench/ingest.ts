@@ -4,10 +4,11 @@
 // rows, so the 10N/N RSS ratio of our run should stay near 1 (target ≤ 1.3); speed target: ≥ 0.7 × bare.
 
 import { fork } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGenerated } from './generated-file.js';
 import { parse } from 'csv-parse';
 import { silentLogger } from '../log.js';
 import { Normalizer } from '../normalize.js';
@@ -37,28 +38,18 @@ export interface IngestFigures {
 
 /** Row i: domain i mod 2000, day ⌊i / 2000⌋ mod 30. The same 60,000 keys at every size. */
 async function generate(file: string, rows: number): Promise<void> {
-  if (existsSync(file)) return;
-  const tmp = `${file}.part`;
-  const out = createWriteStream(tmp);
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('finish', resolve);
-    out.on('error', reject);
-  });
+  await writeGenerated(file, ingestRows(rows));
+}
+
+function* ingestRows(rows: number): Generator<string> {
   const days = Array.from({ length: DAYS }, (_, d) => `2026-11-${String(d + 1).padStart(2, '0')}`);
   const domains = Array.from({ length: DOMAINS }, (_, i) => `customer-${i}.example.com`);
-  let buf = HEADER;
+  yield HEADER;
   for (let i = 0; i < rows; i++) {
     const d = i % DOMAINS;
     const day = Math.floor(i / DOMAINS) % DAYS;
-    buf += `${days[day]},${domains[d]},${(i * 7919) % 50_000_000},${(i * 104729) % 5_000_000},${(i * 31) % 20_000_000},${i % 777_777}\n`;
-    if (buf.length >= 1 << 20) {
-      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
-      buf = '';
-    }
+    yield `${days[day]},${domains[d]},${(i * 7919) % 50_000_000},${(i * 104729) % 5_000_000},${(i * 31) % 20_000_000},${i % 777_777}\n`;
   }
-  out.end(buf);
-  await done;
-  renameSync(tmp, file);
 }
 
 /** Child side: one measurement, printed as a JSON line. */

@@ -14,10 +14,11 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGenerated } from './generated-file.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CAPTURE = path.join(ROOT, 'samples', 'maillog', 'capture', 'mail.log');
@@ -81,15 +82,16 @@ function shortId(n: number): string {
 
 /** Writes `lines` lines (whole copies of the capture, the last one cut) to `file`. */
 export async function generate(file: string, lines: number, days: number): Promise<number> {
-  if (existsSync(file)) return lines;
+  await writeGenerated(file, maillogLines(lines, days));
+  return lines;
+}
+
+function* maillogLines(lines: number, days: number): Generator<string> {
   const t = template();
   const perCopy = t.offsets.length;
   const copies = Math.ceil(lines / perCopy);
   const slotMs = (days * 86_400_000) / copies;
   const squeeze = Math.min(1, slotMs / 1000 / t.span);
-  const tmp = `${file}.part`;
-  const out = createWriteStream(tmp);
-  let buf = '';
   let written = 0;
   for (let c = 0; c < copies && written < lines; c++) {
     const base = START + c * slotMs;
@@ -100,17 +102,9 @@ export async function generate(file: string, lines: number, days: number): Promi
       const ids = t.ids[i]!;
       let text = parts[0]!;
       for (let k = 0; k < ids.length; k++) text += shortId(c * t.qidCount + ids[k]! + 0x10000) + parts[k + 1]!;
-      buf += stamp(base + Math.floor(t.offsets[i]! * squeeze * 1000)) + rename(text) + '\n';
-    }
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
+      yield stamp(base + Math.floor(t.offsets[i]! * squeeze * 1000)) + rename(text) + '\n';
     }
   }
-  out.end(buf);
-  await once(out, 'finish');
-  renameSync(tmp, file);
-  return written;
 }
 
 export interface MaillogRun {
