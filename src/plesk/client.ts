@@ -97,6 +97,11 @@ export class PleskClient implements PleskApi, PleskPanelReads {
     return new TiError(code, this.#scrub(message), details);
   }
 
+  /** An error answered for an object of a read that stops the run (TI_PLESK_RESPONSE), in one wording. */
+  #refused(what: string, r: { errcode?: number | undefined; errtext?: string | undefined }, details: Record<string, unknown> = {}): TiError {
+    return this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, { ...details, errcode: r.errcode });
+  }
+
   #systemFailure(what: string, error: PleskSystemError): Failure {
     const errtext = this.#scrub(error.errtext);
     const label = `Plesk error ${error.errcode ?? '?'}: ${errtext}`;
@@ -284,9 +289,7 @@ export class PleskClient implements PleskApi, PleskPanelReads {
         onObjectError(byFilter, r.errcode, this.#scrub(r.errtext ?? ''));
         return;
       }
-      throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get for ${byFilter || 'a name'}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, {
-        operator, name: byFilter, errcode: r.errcode, errtext: this.#scrub(r.errtext ?? ''),
-      });
+      throw this.#refused(`${operator} get for ${byFilter || 'a name'}`, r, { operator, name: byFilter, errtext: this.#scrub(r.errtext ?? '') });
     }
     if (r.id === undefined) return; // ok without an id: nothing matched (api-php-lib PR #188)
     const candidates = [r.asciiName, r.filterId, r.name].filter((s): s is string => s !== undefined).map(canonicalDomain);
@@ -317,16 +320,14 @@ export class PleskClient implements PleskApi, PleskPanelReads {
   }
 
   #takeTraffic(operator: Operator, r: TrafficResult, asked: ReadonlySet<number>, out: Map<number, Map<string, FullTraffic>>, onObjectError?: ObjectErrorHandler): void {
-    const id = r.id ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
+    const id = r.id ?? numericId(r.filterId);
     if (r.status === 'error') {
       if (r.errcode === NOT_FOUND) return;
       if (onObjectError && id !== undefined && asked.has(id)) {
         onObjectError(id, r.errcode, this.#scrub(r.errtext ?? ''));
         return;
       }
-      throw this.#fatal('TI_PLESK_RESPONSE', `${operator} get_traffic for id ${id ?? '?'}: Plesk error ${r.errcode ?? '?'}: ${r.errtext ?? ''}`, {
-        operator, id, errcode: r.errcode, errtext: this.#scrub(r.errtext ?? ''),
-      });
+      throw this.#refused(`${operator} get_traffic for id ${id ?? '?'}`, r, { operator, id, errtext: this.#scrub(r.errtext ?? '') });
     }
     if (id === undefined || !asked.has(id)) {
       this.#log.warn({ operator, filterId: r.filterId, id: r.id }, 'get_traffic result for an id that was not asked for: ignored');
@@ -343,7 +344,7 @@ export class PleskClient implements PleskApi, PleskPanelReads {
   async serverPrefs(): Promise<ServerPrefs> {
     const r = await this.#read('server get prefs', buildServerGetPacket(['prefs'], this.#opts.packetVersion), parseServerGetResponse);
     if (r.status === 'error') {
-      throw this.#fatal('TI_PLESK_RESPONSE', `server get prefs: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+      throw this.#refused('server get prefs', r);
     }
     return r.prefs ?? {};
   }
@@ -355,7 +356,7 @@ export class PleskClient implements PleskApi, PleskPanelReads {
     const out: SubscriptionSummary[] = [];
     for (const r of results) {
       if (r.status === 'error') {
-        throw this.#fatal('TI_PLESK_RESPONSE', `webspace get of every subscription: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+        throw this.#refused('webspace get of every subscription', r);
       }
       if (r.details?.genInfo) out.push(r.details.genInfo);
     }
@@ -376,14 +377,14 @@ export class PleskClient implements PleskApi, PleskPanelReads {
       const results = await this.#read(what, buildWebspaceGetPacket(group, datasets, this.#opts.packetVersion), parseWebspaceDetailsResponse);
       const asked = new Set(group.flatMap((f) => ('ids' in f ? f.ids : [])));
       for (const r of results) {
-        const id = r.id ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
+        const id = r.id ?? numericId(r.filterId);
         if (r.status === 'error') {
           if (r.errcode === NOT_FOUND) continue;
           if (onObjectError && id !== undefined && asked.has(id)) {
             onObjectError(id, r.errcode, this.#scrub(r.errtext ?? ''));
             continue;
           }
-          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: id ${id ?? '?'}: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { id, errcode: r.errcode });
+          throw this.#refused(`${what}: id ${id ?? '?'}`, r, { id });
         }
         if (!r.details || !asked.has(r.details.id)) {
           this.#log.warn({ filterId: r.filterId, id: r.id }, 'webspace get result for an id that was not asked for: ignored');
@@ -406,7 +407,7 @@ export class PleskClient implements PleskApi, PleskPanelReads {
       for (const p of plans) {
         if (p.status === 'error') {
           if (p.errcode === NOT_FOUND) continue;
-          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${p.errcode ?? '?'}: ${this.#scrub(p.errtext ?? '')}`, { errcode: p.errcode });
+          throw this.#refused(what, p);
         }
         // No filter-id in service-plan results (output tree): the plan's own GUID says which one it is.
         if (p.guid === undefined) continue;
@@ -431,9 +432,9 @@ export class PleskClient implements PleskApi, PleskPanelReads {
       for (const r of results) {
         if (r.status === 'error') {
           if (r.errcode === NOT_FOUND) continue;
-          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+          throw this.#refused(what, r);
         }
-        const owner = r.webspaceId ?? (r.filterId !== undefined && /^\d+$/.test(r.filterId) ? Number(r.filterId) : undefined);
+        const owner = r.webspaceId ?? numericId(r.filterId);
         if (r.id === undefined || owner === undefined || r.id === owner) continue; // nothing found, or the main site
         const list = out.get(owner) ?? [];
         if (!list.includes(r.id)) list.push(r.id);
@@ -454,7 +455,7 @@ export class PleskClient implements PleskApi, PleskPanelReads {
       for (const r of results) {
         if (r.status === 'error') {
           if (r.errcode === NOT_FOUND) continue;
-          throw this.#fatal('TI_PLESK_RESPONSE', `${what}: Plesk error ${r.errcode ?? '?'}: ${this.#scrub(r.errtext ?? '')}`, { errcode: r.errcode });
+          throw this.#refused(what, r);
         }
         const key = [r.asciiName, r.filterId].filter((x): x is string => x !== undefined).map(canonicalDomain).find((k) => asked.has(k));
         if (key !== undefined && r.webspaceId !== undefined) out.set(key, r.webspaceId);
@@ -469,4 +470,9 @@ export class PleskClient implements PleskApi, PleskPanelReads {
     await this.#queue.onIdle();
     await this.#transport.close();
   }
+}
+
+/** A filter-id that is an object id (reads by id echo it back as text). */
+function numericId(filterId: string | undefined): number | undefined {
+  return filterId !== undefined && /^\d+$/.test(filterId) ? Number(filterId) : undefined;
 }
