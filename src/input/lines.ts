@@ -34,11 +34,7 @@ export async function forEachLine(
   /** Dropping the rest of an over-long line until its newline. */
   let skipping = false;
   let stopped = false;
-  const emit = (line: string): boolean => {
-    n++;
-    const end = line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
-    return onLine(end === line.length ? line : line.slice(0, end), n) !== false;
-  };
+  const emit = (line: string): boolean => onLine(withoutCr(line), ++n) !== false;
   try {
     for await (const raw of source) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
@@ -125,11 +121,7 @@ export async function forEachLineOfFile(
   /** Bytes of an unfinished line kept at the start of buf. */
   let filled = 0;
   let skipping = false;
-  const emit = (line: string): boolean => {
-    n++;
-    const end = line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
-    return onLine(end === line.length ? line : line.slice(0, end), n) !== false;
-  };
+  const emit = (line: string): boolean => onLine(withoutCr(line), ++n) !== false;
   try {
     for (;;) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
@@ -246,4 +238,9 @@ export async function peekLines(
     })(),
     { objectMode: false },
   );
+}
+
+/** A line without the CR of a CRLF ending. */
+function withoutCr(line: string): string {
+  return line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
 }
