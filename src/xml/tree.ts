@@ -52,8 +52,7 @@ export function readXmlTree(text: string, options: { lines?: boolean; keepUndefi
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(el);
     else root ??= el;
-    // An empty-element tag (<a/>) gets no closetag of its own in the stack sense: saxes emits closetag right
-    // after, so every opened element is pushed and popped alike.
+    // saxes emits closetag for an empty-element tag (<a/>) too, so every element is pushed here and popped there.
     stack.push(el);
   });
   parser.on('closetag', () => {
